@@ -1,0 +1,46 @@
+"""The migration rules (libcst) and the order they run in.
+
+``migrate_module`` is the whole codemod for one parsed module: one analysis walk, every rule
+recording edits against the original tree, import bookkeeping, then one targeted apply.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple, Type
+
+import libcst as cst
+
+from .analysis import ModuleAnalysis
+from .base import Rule
+from .client_setup import ClientSetup
+from .context import MigrationContext, Options, Todo
+from .edits import Edits
+from .error_classes import ErrorClasses
+from .imports import fix_imports
+from .resource_calls import ResourceCalls
+from .response_access import ResponseAccess
+
+# Fixed order: client setup chooses the strategy the calls are spelled with; responses are
+# tracked from the migrated calls; errors are independent.
+RULES: Tuple[Type[Rule], ...] = (ClientSetup, ResourceCalls, ResponseAccess, ErrorClasses)
+
+__all__ = ["RULES", "Options", "Todo", "migrate_module"]
+
+
+def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, List[Todo]]:
+    """Migrate one module. Returns the new module (the same object when nothing changed)."""
+    analysis = ModuleAnalysis(module)
+    if not analysis.openai_refs:
+        return module, []
+    ctx = MigrationContext(module=module, analysis=analysis, edits=Edits(analysis), options=options)
+    rules = [rule() for rule in RULES]
+    for rule in rules:
+        rule.prepare(ctx)
+    for rule in rules:
+        rule.apply(ctx)
+    for rule in rules:
+        rule.finish(ctx)
+    fix_imports(ctx)
+    if ctx.edits.empty:
+        return module, ctx.todos
+    return ctx.edits.apply(module), ctx.todos

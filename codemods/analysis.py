@@ -1,0 +1,517 @@
+"""One fast pass over a parsed module: scopes, name bindings, parents and openai references.
+
+LibCST's metadata providers (ScopeProvider, QualifiedNameProvider) answer the same questions
+but cost about a parse's worth of time each. The rules only need three things: which names
+refer to the ``openai`` package (through any import form, respecting shadowing), where each
+node sits (its parent and enclosing scope), and what each local name was bound to. This
+module computes exactly that by walking the dataclass fields of the tree directly, which is
+an order of magnitude cheaper than a ``CSTVisitor`` pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+import libcst as cst
+
+# Fields that only ever hold whitespace, punctuation or comments: never walked.
+_SKIPPED_PREFIXES = (
+    "whitespace",
+    "leading_lines",
+    "lines_after_decorators",
+    "lpar",
+    "rpar",
+    "lbracket",
+    "rbracket",
+    "lbrace",
+    "rbrace",
+    "comma",
+    "semicolon",
+    "colon",
+    "header",
+    "footer",
+    "trailing_whitespace",
+    "equal",
+    "dot",
+    "operator",
+    "indent",
+    "newline",
+    "encoding",
+    "default_",
+    "has_trailing",
+)
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(tp: type) -> Tuple[str, ...]:
+    names = _FIELDS.get(tp)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(tp) if not f.name.startswith(_SKIPPED_PREFIXES)
+        )
+        _FIELDS[tp] = names
+    return names
+
+
+ScopeNode = Union[
+    cst.Module, cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp,
+    cst.DictComp, cst.GeneratorExp,
+]
+
+
+@dataclass
+class Binding:
+    """One way a name gets bound in a scope."""
+
+    kind: str  # import | assign | annassign | for | param | def | class | other
+    node: cst.CSTNode  # the statement or node that binds
+    value: Optional[cst.BaseExpression] = None  # right-hand side / iterable, when known
+    target: Optional[str] = None  # for imports: the qualified name bound, e.g. "openai.error"
+
+
+@dataclass
+class Scope:
+    node: cst.CSTNode
+    kind: str  # module | function | class | comprehension
+    parent: Optional["Scope"]
+    bindings: Dict[str, List[Binding]] = field(default_factory=dict)
+    globals: set = field(default_factory=set)
+    nonlocals: set = field(default_factory=set)
+    is_async: bool = False
+
+    def bind(self, name: str, binding: Binding) -> None:
+        if name in self.globals:
+            scope = self
+            while scope.parent is not None:
+                scope = scope.parent
+            scope.bindings.setdefault(name, []).append(binding)
+            return
+        self.bindings.setdefault(name, []).append(binding)
+
+    def defining_scope(self, name: str) -> Optional["Scope"]:
+        """The scope whose binding a load of ``name`` in this scope refers to."""
+        scope: Optional[Scope] = self
+        first = True
+        while scope is not None:
+            if name in scope.globals:
+                root = scope
+                while root.parent is not None:
+                    root = root.parent
+                return root if name in root.bindings else None
+            # Class scopes are invisible to the functions nested inside them.
+            if (first or scope.kind != "class") and name in scope.bindings:
+                if name not in scope.nonlocals:
+                    return scope
+            first = False
+            scope = scope.parent
+        return None
+
+    @property
+    def function_scope(self) -> "Scope":
+        """The nearest enclosing scope that is not a comprehension (walrus targets bind here)."""
+        scope = self
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+
+@dataclass
+class OpenAIRef:
+    """An expression that resolves to something in the openai package.
+
+    ``node`` is the outermost ``Name``/``Attribute`` chain (``openai.ChatCompletion.create``),
+    ``qualname`` its qualified name, ``root`` the ``Name`` node the chain starts from.
+    """
+
+    node: cst.BaseExpression
+    qualname: str
+    root: cst.Name
+    scope: Scope
+
+
+class ModuleAnalysis:
+    """Everything the rules need to know about one module, computed in a single walk."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.parents: Dict[cst.CSTNode, cst.CSTNode] = {}
+        self.name_scope: Dict[cst.Name, Scope] = {}
+        self.names_by_value: Dict[str, List[cst.Name]] = {}
+        self.scope_of_node: Dict[cst.CSTNode, Scope] = {}
+        self.calls: List[cst.Call] = []
+        self.returns: List[Tuple[cst.Return, Scope]] = []
+        self.subscripts: List[cst.Subscript] = []
+        self.comparisons: List[cst.Comparison] = []
+        self.module_scope = Scope(module, "module", None)
+        self.scope_of_node[module] = self.module_scope
+        self._walk_body(module, self.module_scope)
+        self.openai_refs: List[OpenAIRef] = self._find_openai_refs()
+
+    # ------------------------------------------------------------------ walking
+    def _walk_body(self, node: cst.CSTNode, scope: Scope) -> None:
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self._visit(value, node, scope)
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    if isinstance(child, cst.CSTNode):
+                        self._visit(child, node, scope)
+
+    def _visit(self, node: cst.CSTNode, parent: cst.CSTNode, scope: Scope) -> None:
+        self.parents[node] = parent
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            handler(self, node, scope)
+        else:
+            self._walk_body(node, scope)
+
+    def _visit_opt(self, node: Optional[cst.CSTNode], parent: cst.CSTNode, scope: Scope) -> None:
+        if node is not None:
+            self._visit(node, parent, scope)
+
+    def _mark(self, node: cst.CSTNode, parent: cst.CSTNode) -> None:
+        self.parents[node] = parent
+
+    def _on_name(self, node: cst.Name, scope: Scope) -> None:
+        self.name_scope[node] = scope
+        self.names_by_value.setdefault(node.value, []).append(node)
+
+    def _on_attribute(self, node: cst.Attribute, scope: Scope) -> None:
+        self._visit(node.value, node, scope)
+        self._mark(node.attr, node)
+
+    def _on_arg(self, node: cst.Arg, scope: Scope) -> None:
+        self._visit(node.value, node, scope)
+        if node.keyword is not None:
+            self._mark(node.keyword, node)
+
+    def _on_call(self, node: cst.Call, scope: Scope) -> None:
+        self.calls.append(node)
+        self._visit(node.func, node, scope)
+        for arg in node.args:
+            self._visit(arg, node, scope)
+
+    def _new_scope(self, node: cst.CSTNode, kind: str, scope: Scope) -> Scope:
+        inner = Scope(node, kind, scope)
+        self.scope_of_node[node] = inner
+        return inner
+
+    def _on_function(self, node: cst.FunctionDef, scope: Scope) -> None:
+        self._mark(node.name, node)
+        scope.bind(node.name.value, Binding("def", node))
+        for dec in node.decorators:
+            self._visit(dec, node, scope)
+        inner = self._new_scope(node, "function", scope)
+        inner.is_async = node.asynchronous is not None
+        self._visit_params(node.params, node, scope, inner)
+        if node.returns is not None:
+            self._visit(node.returns, node, scope)
+        self._visit(node.body, node, inner)
+
+    def _visit_params(self, params: cst.Parameters, owner: cst.CSTNode, outer: Scope, inner: Scope) -> None:
+        self._mark(params, owner)
+        all_params: List[cst.Param] = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                all_params.append(extra)
+        for param in all_params:
+            self._mark(param, params)
+            self._mark(param.name, param)
+            inner.bind(param.name.value, Binding("param", param))
+            if param.default is not None:
+                self._visit(param.default, param, outer)
+            if param.annotation is not None:
+                self._visit(param.annotation, param, outer)
+
+    def _on_lambda(self, node: cst.Lambda, scope: Scope) -> None:
+        inner = self._new_scope(node, "function", scope)
+        self._visit_params(node.params, node, scope, inner)
+        self._visit(node.body, node, inner)
+
+    def _on_class(self, node: cst.ClassDef, scope: Scope) -> None:
+        self._mark(node.name, node)
+        scope.bind(node.name.value, Binding("class", node))
+        for dec in node.decorators:
+            self._visit(dec, node, scope)
+        for arg in (*node.bases, *node.keywords):
+            self._visit(arg, node, scope)
+        inner = self._new_scope(node, "class", scope)
+        self._visit(node.body, node, inner)
+
+    def _on_comprehension(self, node: cst.CSTNode, scope: Scope) -> None:
+        inner = self._new_scope(node, "comprehension", scope)
+        self._walk_body(node, inner)
+
+    def _on_comp_for(self, node: cst.CompFor, scope: Scope) -> None:
+        self._visit(node.iter, node, scope)
+        self._bind_target(node.target, node, scope, "for", node.iter)
+        for cond in node.ifs:
+            self._visit(cond, node, scope)
+        self._visit_opt(node.inner_for_in, node, scope)
+
+    def _on_global(self, node: Union[cst.Global, cst.Nonlocal], scope: Scope) -> None:
+        target = scope.globals if isinstance(node, cst.Global) else scope.nonlocals
+        for item in node.names:
+            self._mark(item, node)
+            self._mark(item.name, item)
+            target.add(item.name.value)
+
+    def _on_import(self, node: cst.Import, scope: Scope) -> None:
+        for alias in node.names:
+            self._mark(alias, node)
+            dotted = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                scope.bind(alias.asname.name.value, Binding("import", node, target=dotted))
+            else:
+                first = dotted.split(".")[0]
+                scope.bind(first, Binding("import", node, target=first))
+
+    def _on_import_from(self, node: cst.ImportFrom, scope: Scope) -> None:
+        module = _dotted(node.module) if node.module is not None and not node.relative else None
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            self._mark(alias, node)
+            imported = _dotted(alias.name)
+            local = (
+                alias.asname.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                else imported
+            )
+            target = f"{module}.{imported}" if module else None
+            scope.bind(local, Binding("import" if target else "other", node, target=target))
+
+    def _on_assign(self, node: cst.Assign, scope: Scope) -> None:
+        self._visit(node.value, node, scope)
+        for target in node.targets:
+            self._mark(target, node)
+            self._bind_target(target.target, target, scope, "assign", node.value, statement=node)
+
+    def _on_ann_assign(self, node: cst.AnnAssign, scope: Scope) -> None:
+        if node.value is not None:
+            self._visit(node.value, node, scope)
+        self._visit(node.annotation, node, scope)
+        kind = "assign" if node.value is not None else "annotation"
+        self._bind_target(node.target, node, scope, kind, node.value, statement=node)
+
+    def _on_aug_assign(self, node: cst.AugAssign, scope: Scope) -> None:
+        self._visit(node.value, node, scope)
+        self._bind_target(node.target, node, scope, "other", None, statement=node)
+
+    def _on_named_expr(self, node: cst.NamedExpr, scope: Scope) -> None:
+        self._visit(node.value, node, scope)
+        self._bind_target(node.target, node, scope.function_scope, "assign", node.value, statement=node)
+
+    def _on_for(self, node: cst.For, scope: Scope) -> None:
+        self._visit(node.iter, node, scope)
+        self._bind_target(node.target, node, scope, "for", node.iter, statement=node)
+        self._visit(node.body, node, scope)
+        self._visit_opt(node.orelse, node, scope)
+
+    def _on_with_item(self, node: cst.WithItem, scope: Scope) -> None:
+        self._visit(node.item, node, scope)
+        if node.asname is not None:
+            self._mark(node.asname, node)
+            self._bind_target(node.asname.name, node.asname, scope, "other", None)
+
+    def _on_except(self, node: Union[cst.ExceptHandler, cst.ExceptStarHandler], scope: Scope) -> None:
+        self._visit_opt(node.type, node, scope)
+        if node.name is not None:
+            self._mark(node.name, node)
+            self._bind_target(node.name.name, node.name, scope, "other", None)
+        self._visit(node.body, node, scope)
+
+    def _on_del(self, node: cst.Del, scope: Scope) -> None:
+        self._bind_target(node.target, node, scope, "other", None)
+
+    def _on_return(self, node: cst.Return, scope: Scope) -> None:
+        self.returns.append((node, scope))
+        self._walk_body(node, scope)
+
+    def _on_subscript(self, node: cst.Subscript, scope: Scope) -> None:
+        self.subscripts.append(node)
+        self._walk_body(node, scope)
+
+    def _on_comparison(self, node: cst.Comparison, scope: Scope) -> None:
+        self.comparisons.append(node)
+        self._walk_body(node, scope)
+
+    def _on_match_capture(self, node: cst.CSTNode, scope: Scope) -> None:
+        name = getattr(node, "name", None)
+        if isinstance(name, cst.Name):
+            scope.bind(name.value, Binding("other", node))
+        self._walk_body(node, scope)
+
+    def _bind_target(
+        self,
+        target: cst.CSTNode,
+        parent: cst.CSTNode,
+        scope: Scope,
+        kind: str,
+        value: Optional[cst.BaseExpression],
+        statement: Optional[cst.CSTNode] = None,
+    ) -> None:
+        """Bind the names a target binds; walk the loads inside non-name targets."""
+        if isinstance(target, cst.Name):
+            self._mark(target, parent)
+            self.name_scope[target] = scope
+            scope.bind(target.value, Binding(kind, statement or parent, value))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            self._mark(target, parent)
+            for element in target.elements:
+                self._mark(element, target)
+                inner = element.value
+                if isinstance(element, cst.StarredElement):
+                    self._mark(inner, element)
+                self._bind_target(inner, element, scope, "other", None, statement)
+        elif isinstance(target, cst.StarredElement):
+            self._mark(target, parent)
+            self._bind_target(target.value, target, scope, "other", None, statement)
+        else:  # attribute or subscript target: its parts are loads
+            self._visit(target, parent, scope)
+
+    # ------------------------------------------------------------------ queries
+    def scope_of(self, node: cst.CSTNode) -> Scope:
+        """The scope a node's expression is evaluated in."""
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            if isinstance(current, cst.Name) and current in self.name_scope:
+                return self.name_scope[current]
+            parent = self.parents.get(current)
+            if parent is None:
+                return self.module_scope
+            if parent in self.scope_of_node and _evaluates_inside(parent, current):
+                return self.scope_of_node[parent]
+            current = parent
+        return self.module_scope
+
+    def bindings_of(self, name: cst.Name) -> Optional[Tuple[Scope, List[Binding]]]:
+        scope = self.name_scope.get(name)
+        if scope is None:
+            return None
+        defining = scope.defining_scope(name.value)
+        if defining is None:
+            return None
+        return defining, defining.bindings[name.value]
+
+    def import_target(self, name: cst.Name) -> Optional[str]:
+        """The qualified name a Name refers to if every binding of it is the same import."""
+        found = self.bindings_of(name)
+        if found is None:
+            return None
+        _, bindings = found
+        targets = set()
+        for binding in bindings:
+            if binding.kind == "import" and binding.target is not None:
+                targets.add(binding.target)
+            elif binding.kind in ("assign", "other") and _is_none_fallback(binding):
+                continue  # ``except ImportError: openai = None``
+            else:
+                return None
+        return targets.pop() if len(targets) == 1 else None
+
+    def enclosing_statement(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The statement (simple line or compound) that contains ``node``."""
+        current = node
+        while True:
+            if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return current
+            parent = self.parents.get(current)
+            if parent is None:
+                return current
+            current = parent
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def _find_openai_refs(self) -> List[OpenAIRef]:
+        refs: List[OpenAIRef] = []
+        candidates = {
+            name
+            for scope_bindings in self._all_bindings()
+            for name, bindings in scope_bindings.items()
+            if any(b.kind == "import" and (b.target or "").split(".")[0] == "openai" for b in bindings)
+        }
+        for local in sorted(candidates):
+            for name in self.names_by_value.get(local, ()):
+                target = self.import_target(name)
+                if target is None or target.split(".")[0] != "openai":
+                    continue
+                node: cst.BaseExpression = name
+                qualname = target
+                while True:
+                    parent = self.parents.get(node)
+                    if isinstance(parent, cst.Attribute) and parent.value is node:
+                        node = parent
+                        qualname = f"{qualname}.{parent.attr.value}"
+                    else:
+                        break
+                refs.append(OpenAIRef(node, qualname, name, self.name_scope[name]))
+        return refs
+
+    def _all_bindings(self) -> Iterator[Dict[str, List[Binding]]]:
+        seen = set()
+        for scope in self.scope_of_node.values():
+            if id(scope) not in seen:
+                seen.add(id(scope))
+                yield scope.bindings
+
+
+def _evaluates_inside(scope_node: cst.CSTNode, child: cst.CSTNode) -> bool:
+    if isinstance(scope_node, (cst.FunctionDef, cst.ClassDef)):
+        return child is scope_node.body
+    if isinstance(scope_node, cst.Lambda):
+        return child is scope_node.body
+    return True  # comprehensions and the module
+
+
+def _is_none_fallback(binding: Binding) -> bool:
+    return isinstance(binding.value, cst.Name) and binding.value.value == "None"
+
+
+def _dotted(node: Union[cst.Name, cst.Attribute, cst.BaseExpression]) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    raise TypeError(f"not a dotted name: {node!r}")
+
+
+_HANDLERS = {
+    cst.Name: ModuleAnalysis._on_name,
+    cst.Attribute: ModuleAnalysis._on_attribute,
+    cst.Arg: ModuleAnalysis._on_arg,
+    cst.Call: ModuleAnalysis._on_call,
+    cst.FunctionDef: ModuleAnalysis._on_function,
+    cst.Lambda: ModuleAnalysis._on_lambda,
+    cst.ClassDef: ModuleAnalysis._on_class,
+    cst.ListComp: ModuleAnalysis._on_comprehension,
+    cst.SetComp: ModuleAnalysis._on_comprehension,
+    cst.DictComp: ModuleAnalysis._on_comprehension,
+    cst.GeneratorExp: ModuleAnalysis._on_comprehension,
+    cst.CompFor: ModuleAnalysis._on_comp_for,
+    cst.Global: ModuleAnalysis._on_global,
+    cst.Nonlocal: ModuleAnalysis._on_global,
+    cst.Import: ModuleAnalysis._on_import,
+    cst.ImportFrom: ModuleAnalysis._on_import_from,
+    cst.Assign: ModuleAnalysis._on_assign,
+    cst.AnnAssign: ModuleAnalysis._on_ann_assign,
+    cst.AugAssign: ModuleAnalysis._on_aug_assign,
+    cst.NamedExpr: ModuleAnalysis._on_named_expr,
+    cst.For: ModuleAnalysis._on_for,
+    cst.WithItem: ModuleAnalysis._on_with_item,
+    cst.ExceptHandler: ModuleAnalysis._on_except,
+    cst.ExceptStarHandler: ModuleAnalysis._on_except,
+    cst.Del: ModuleAnalysis._on_del,
+    cst.Return: ModuleAnalysis._on_return,
+    cst.Subscript: ModuleAnalysis._on_subscript,
+    cst.Comparison: ModuleAnalysis._on_comparison,
+    cst.MatchAs: ModuleAnalysis._on_match_capture,
+    cst.MatchStar: ModuleAnalysis._on_match_capture,
+}

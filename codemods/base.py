@@ -1,0 +1,56 @@
+"""The interface every rule implements, and small CST helpers the rules share."""
+
+from __future__ import annotations
+
+import keyword
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from .context import MigrationContext
+
+
+class Rule:
+    """A migration rule. The engine calls ``prepare`` on every rule, then ``apply``, then ``finish``.
+
+    ``prepare`` may choose shared settings (the client strategy); ``apply`` records edits;
+    ``finish`` runs after every rule has applied (e.g. to create the client the calls need).
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def prepare(self, ctx: MigrationContext) -> None:
+        pass
+
+    def apply(self, ctx: MigrationContext) -> None:
+        pass
+
+    def finish(self, ctx: MigrationContext) -> None:
+        pass
+
+
+def string_value(node: cst.CSTNode) -> Optional[str]:
+    """The value of a plain (non-f, non-bytes) string literal, else None."""
+    if isinstance(node, cst.SimpleString):
+        prefix = node.prefix.lower()
+        if "b" in prefix or "f" in prefix:
+            return None
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def is_identifier(text: str) -> bool:
+    return text.isidentifier() and not keyword.iskeyword(text)
+
+
+def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None

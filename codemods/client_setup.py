@@ -1,0 +1,288 @@
+"""OM001 client-setup: module configuration (``openai.api_key = ...``) becomes a client.
+
+Straight-line module-level configuration turns into one ``client = OpenAI(api_key=...,
+organization=..., base_url=...)`` placed right after the last configuration statement, so
+everything its arguments use (``load_dotenv()``, constants) already exists. Without any
+configuration, ``client = OpenAI()`` goes after the imports and any env-loading call.
+
+Configuration set inside a function, an ``if`` or a ``try`` cannot move into an eager
+client without changing when it is read, so such files keep the 1.x module-level client
+(which reads ``openai.api_key`` / ``openai.base_url`` at call time) and get a TODO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import libcst as cst
+
+from .analysis import OpenAIRef
+from .api_table import CONFIG_MANUAL, CONFIG_MODULE_ATTRIBUTE, CONFIG_NOOPS, CONFIG_TO_CLIENT_KWARG
+from .base import Rule, string_value
+from .context import MigrationContext
+from .strategy import InstanceClientStrategy, ModuleClientStrategy, dotted
+
+RULE = "client-setup"
+_ENV_LOADERS = ("load_dotenv", "load_env", "find_dotenv", "dotenv_values", "load_environment")
+_CONFIG_NAMES = set(CONFIG_TO_CLIENT_KWARG) | set(CONFIG_NOOPS) | set(CONFIG_MANUAL)
+
+
+@dataclass
+class ConfigSet:
+    ref: OpenAIRef
+    attr: str
+    assign: cst.Assign
+    line: cst.CSTNode  # the statement line holding the assignment
+    top_level: bool  # directly in the module body, executed once at import
+
+
+class ClientSetup(Rule):
+    code = "OM001"
+    name = RULE
+    summary = "openai.api_key/organization/api_base settings become one OpenAI(...) client"
+
+    def prepare(self, ctx: MigrationContext) -> None:
+        self.sets: List[ConfigSet] = []
+        self.reads: List[OpenAIRef] = []
+        analysis = ctx.analysis
+        for ref in ctx.analysis.openai_refs:
+            parts = ref.qualname.split(".")
+            if len(parts) != 2 or parts[1] not in _CONFIG_NAMES:
+                continue
+            target = analysis.parents.get(ref.node)
+            assign = analysis.parents.get(target) if isinstance(target, cst.AssignTarget) else None
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                line = analysis.parents[assign]
+                top = isinstance(line, cst.SimpleStatementLine) and analysis.parents.get(line) is ctx.module
+                self.sets.append(ConfigSet(ref, parts[1], assign, line, top))
+            else:
+                self.reads.append(ref)
+
+        nested_import = any(ref.scope is not analysis.module_scope for ref in analysis.openai_refs
+                            if ref.qualname.split(".")[0] == "openai"
+                            and analysis.bindings_of(ref.root)[0] is not analysis.module_scope)
+        self.nested = [s for s in self.sets if not s.top_level and s.attr in CONFIG_TO_CLIENT_KWARG]
+        if ctx.options.global_client or self.nested or nested_import:
+            ctx.strategy = ModuleClientStrategy("openai")
+            if self.nested:
+                first = self.nested[0]
+                where = _describe_location(ctx, first.assign)
+                ctx.todo(
+                    first.assign,
+                    RULE,
+                    f"openai.{first.attr} is set {where}, so this file keeps the 1.x module-level client "
+                    f"(openai.chat.completions...), which reads openai.api_key/openai.base_url when called; "
+                    f"to use an explicit client, create OpenAI(...) where the configuration is complete and call it instead",
+                )
+            elif nested_import and not ctx.options.global_client:
+                ctx.todo(
+                    _first_nested_import(ctx),
+                    RULE,
+                    "openai is imported inside a function here, so the calls use the 1.x module-level client "
+                    "(openai.chat.completions...); create an OpenAI() client there if you prefer an explicit one",
+                )
+        else:
+            ctx.strategy = InstanceClientStrategy(
+                ctx.free_name("client", "openai_client"), ctx.free_name("aclient", "async_openai_client")
+            )
+
+    def finish(self, ctx: MigrationContext) -> None:
+        for ref in self.reads:
+            if isinstance(ctx.strategy, InstanceClientStrategy) and ref.qualname.split(".")[1] in CONFIG_TO_CLIENT_KWARG:
+                attr = ref.qualname.split(".")[1]
+                ctx.todo(
+                    ref.node,
+                    RULE,
+                    f"openai.{attr} is no longer set by this file (the value now goes to OpenAI(...)); "
+                    f"read it from the client ({_client_attr(attr)}) or from where it came from",
+                )
+        if isinstance(ctx.strategy, ModuleClientStrategy):
+            self._keep_module_settings(ctx)
+        else:
+            self._create_clients(ctx)
+
+    # ----------------------------------------------------------------- module client
+    def _keep_module_settings(self, ctx: MigrationContext) -> None:
+        for item in self.sets:
+            if item.attr in CONFIG_NOOPS:
+                ctx.consume(item.ref)
+                ctx.edits.remove_statement(item.assign)
+            elif item.attr in CONFIG_MANUAL:
+                ctx.todo(item.assign, RULE, f"openai.{item.attr} is ignored by openai 1.x: {CONFIG_MANUAL[item.attr]}")
+            elif item.attr == "api_base":
+                ctx.edits.replace(item.assign, _to_base_url(item.assign))
+                ctx.needs_openai_module = True
+            else:
+                ctx.needs_openai_module = True
+
+    # ----------------------------------------------------------------- instance client
+    def _create_clients(self, ctx: MigrationContext) -> None:
+        strategy = ctx.strategy
+        assert isinstance(strategy, InstanceClientStrategy)
+        kwargs: dict = {}
+        last_line: Optional[cst.CSTNode] = None
+        for item in self.sets:
+            if item.attr in CONFIG_MANUAL:
+                ctx.todo(item.assign, RULE, f"openai.{item.attr} is ignored by openai 1.x: {CONFIG_MANUAL[item.attr]}")
+                continue
+            ctx.consume(item.ref)
+            ctx.edits.remove_statement(item.assign)
+            if item.attr in CONFIG_TO_CLIENT_KWARG:
+                kwargs[CONFIG_TO_CLIENT_KWARG[item.attr]] = item.assign.value
+            last_line = item.line
+        wanted = [(strategy.uses_sync, strategy.sync_name, "OpenAI"), (strategy.uses_async, strategy.async_name, "AsyncOpenAI")]
+        statements = []
+        for used, variable, cls in wanted:
+            if not used:
+                continue
+            ctx.needed_imports.add((cls, None))
+            args = [
+                cst.Arg(keyword=cst.Name(key), value=value, equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+                for key, value in kwargs.items()
+            ]
+            call = cst.Call(func=cst.Name(cls), args=args)
+            statements.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(variable))], call)]))
+        if not statements:
+            return
+        if len(statements) == 2 and not all(_repeatable(value) for value in kwargs.values()):
+            ctx.todo(statements and self.sets[-1].assign, RULE,
+                     "both OpenAI and AsyncOpenAI evaluate the same settings; store the value in a variable "
+                     "first if evaluating it twice is a problem")
+        anchor = last_line if last_line is not None else _default_anchor(ctx)
+        if anchor is not None and _is_import_like(anchor):
+            statements[0] = statements[0].with_changes(leading_lines=[cst.EmptyLine()])
+        if anchor is None:
+            ctx.edits.insert_statements(ctx.module.body[0], statements, after=False)
+        else:
+            ctx.edits.insert_statements(anchor, statements, after=True)
+
+
+def _client_attr(attr: str) -> str:
+    return {"api_key": "client.api_key", "organization": "client.organization", "api_base": "client.base_url"}[attr]
+
+
+def _repeatable(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.Name, cst.Attribute, cst.SimpleString, cst.ConcatenatedString, cst.Integer)):
+        return True
+    if isinstance(node, cst.Subscript):
+        return _repeatable(node.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
+        func = node.func.attr.value if isinstance(node.func, cst.Attribute) else node.func.value
+        return func in ("getenv", "get") and all(_repeatable(a.value) for a in node.args)
+    return False
+
+
+def _to_base_url(assign: cst.Assign):
+    """``openai.api_base = X`` -> ``openai.base_url = X`` with the trailing slash 1.x needs."""
+
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Assign)
+        target = updated.targets[0].target
+        assert isinstance(target, cst.Attribute)
+        new_target = target.with_changes(attr=cst.Name(CONFIG_MODULE_ATTRIBUTE["api_base"]))
+        value = updated.value
+        literal = string_value(value)
+        if literal is not None and isinstance(value, cst.SimpleString):
+            if not literal.endswith("/"):
+                quote = value.quote
+                value = value.with_changes(value=f"{value.prefix}{quote}{value.raw_value}/{quote}")
+        elif literal is None:
+            value = cst.BinaryOperation(
+                left=cst.Call(func=cst.Attribute(value=_paren_if_needed(value), attr=cst.Name("rstrip")),
+                              args=[cst.Arg(cst.SimpleString('"/"'))]),
+                operator=cst.Add(),
+                right=cst.SimpleString('"/"'),
+            )
+        return updated.with_changes(targets=[updated.targets[0].with_changes(target=new_target)], value=value)
+
+    return rewrite
+
+
+def _paren_if_needed(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString)):
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def _describe_location(ctx: MigrationContext, node: cst.CSTNode) -> str:
+    for ancestor in ctx.analysis.ancestors(node):
+        if isinstance(ancestor, cst.FunctionDef):
+            return f"inside {ancestor.name.value}()"
+        if isinstance(ancestor, cst.If):
+            return "inside an if block"
+        if isinstance(ancestor, cst.Try):
+            return "inside a try block"
+        if isinstance(ancestor, (cst.With, cst.For, cst.While)):
+            return "inside a block"
+    return "conditionally"
+
+
+def _first_nested_import(ctx: MigrationContext) -> cst.CSTNode:
+    for ref in ctx.analysis.openai_refs:
+        found = ctx.analysis.bindings_of(ref.root)
+        if found and found[0] is not ctx.analysis.module_scope:
+            return found[1][0].node
+    return ctx.module.body[0]
+
+
+def _is_import_like(stmt: cst.CSTNode) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+    if isinstance(stmt, cst.Try):
+        body = stmt.body.body
+        return all(_is_import_like(s) for s in body)
+    return False
+
+
+def _is_env_loading(stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+        if isinstance(value, cst.Call):
+            func = value.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            if name in _ENV_LOADERS or (isinstance(func, cst.Attribute) and name in ("setdefault", "update")
+                                        and _mentions_environ(func.value)):
+                return True
+        if isinstance(small, cst.Assign) and any(
+            isinstance(t.target, cst.Subscript) and _mentions_environ(t.target.value) for t in small.targets
+        ):
+            return True
+    return False
+
+
+def _mentions_environ(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == "environ" or (
+        isinstance(node, cst.Name) and node.value == "environ"
+    )
+
+
+def _default_anchor(ctx: MigrationContext) -> Optional[cst.CSTNode]:
+    """After the imports and env loading, before the first statement that calls the API at import time."""
+    first_use = _first_import_time_use(ctx)
+    anchor = None
+    for index, stmt in enumerate(ctx.module.body):
+        if first_use is not None and index >= first_use:
+            break
+        if _is_import_like(stmt) or _is_env_loading(stmt):
+            anchor = stmt
+    if anchor is None and first_use is not None and first_use > 0:
+        anchor = ctx.module.body[first_use - 1]
+    return anchor
+
+
+def _first_import_time_use(ctx: MigrationContext) -> Optional[int]:
+    analysis = ctx.analysis
+    positions = []
+    for call in ctx.migrated_calls:
+        if analysis.scope_of(call).kind in ("module", "class"):
+            statement = call
+            for ancestor in analysis.ancestors(call):
+                if ancestor is ctx.module:
+                    break
+                statement = ancestor
+            positions.append(next(i for i, s in enumerate(ctx.module.body) if s is statement))
+    return min(positions) if positions else None

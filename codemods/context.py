@@ -1,0 +1,71 @@
+"""The state one module's migration shares between rules: analysis, edits, strategy, TODOs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Set, Tuple
+
+import libcst as cst
+
+from .analysis import ModuleAnalysis, OpenAIRef
+from .edits import Edits
+from .strategy import ClientStrategy
+
+
+@dataclass(frozen=True)
+class Todo:
+    rule: str
+    message: str
+
+
+@dataclass
+class Options:
+    """User-facing switches that change how rules rewrite."""
+
+    global_client: bool = False  # --global: keep the module-level client
+
+
+@dataclass
+class MigrationContext:
+    module: cst.Module
+    analysis: ModuleAnalysis
+    edits: Edits
+    options: Options
+    strategy: Optional[ClientStrategy] = None
+    todos: List[Todo] = field(default_factory=list)
+    # openai references that the migration rewrites away (their import may become unused)
+    consumed: Set[cst.Name] = field(default_factory=set)
+    # names to import from openai: ("OpenAI", None) or ("BadRequestError", None)
+    needed_imports: Set[Tuple[str, str]] = field(default_factory=set)
+    # migrated API calls (original nodes) and the method they call
+    migrated_calls: dict = field(default_factory=dict)
+    # whether `import openai` must be present because something spells openai.<name>
+    needs_openai_module: bool = False
+    # local names of openai imports that rewritten code spells (e.g. an alias ``oa``)
+    kept_names: Set[str] = field(default_factory=set)
+
+    def todo(self, node: cst.CSTNode, rule: str, message: str) -> None:
+        self.edits.add_todo(node, message)
+        item = Todo(rule, message)
+        if item not in self.todos:
+            self.todos.append(item)
+
+    def consume(self, ref: OpenAIRef) -> None:
+        self.consumed.add(ref.root)
+
+    def refs(self, prefix: str = "openai") -> List[OpenAIRef]:
+        return [ref for ref in self.analysis.openai_refs if ref.qualname == prefix or ref.qualname.startswith(prefix + ".")]
+
+    def free_name(self, preferred: str, fallback: str) -> str:
+        """``preferred`` unless the module already uses that name anywhere."""
+        if preferred not in self.analysis.names_by_value and not self._bound_anywhere(preferred):
+            return preferred
+        candidate = fallback
+        counter = 2
+        while candidate in self.analysis.names_by_value or self._bound_anywhere(candidate):
+            candidate = f"{fallback}{counter}"
+            counter += 1
+        return candidate
+
+    def _bound_anywhere(self, name: str) -> bool:
+        return any(name in scope.bindings for scope in self.analysis.scope_of_node.values())

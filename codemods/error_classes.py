@@ -1,0 +1,105 @@
+"""OM004 error-classes: ``openai.error.X`` -> the 1.x exception that is raised for the same failures.
+
+``InvalidRequestError`` -> ``(BadRequestError, NotFoundError)``, ``Timeout`` ->
+``APITimeoutError``, ``PermissionError`` -> ``PermissionDeniedError``, ``TryAgain`` ->
+``ConflictError``, ``ServiceUnavailableError`` -> ``InternalServerError``, and 0.28's narrow
+``APIError`` (5xx and 422) -> ``(InternalServerError, UnprocessableEntityError)``, never 1.x's
+catch-all ``APIError``. Works through ``openai.error.X``, ``from openai.error import X``,
+aliases, and ``except (A, B)`` tuples. Where a class has no 1.x counterpart, or a tuple cannot
+stand (``raise``, a base class), the code is kept and a TODO says what to do.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+import libcst as cst
+
+from .analysis import OpenAIRef
+from .api_table import ERRORS
+from .base import Rule
+from .context import MigrationContext
+from .strategy import dotted
+
+RULE = "error-classes"
+# 0.28 re-exported these at the top level (openai.APIError meant openai.error.APIError).
+_TOP_LEVEL_REEXPORTS = ("APIError", "InvalidRequestError")
+_TUPLE_CONTEXTS = (cst.ExceptHandler, cst.ExceptStarHandler, cst.Arg, cst.Param)
+
+
+class ErrorClasses(Rule):
+    code = "OM004"
+    name = RULE
+    summary = "openai.error exceptions become the 1.x exceptions raised for the same failures"
+
+    def apply(self, ctx: MigrationContext) -> None:
+        legacy_file = any(ref.qualname.startswith("openai.error") for ref in ctx.analysis.openai_refs) or bool(
+            ctx.migrated_calls)
+        tuple_rewrites = {}
+        for ref in ctx.analysis.openai_refs:
+            parts = ref.qualname.split(".")
+            if len(parts) == 3 and parts[1] == "error":
+                name = parts[2]
+            elif len(parts) == 2 and parts[1] == "InvalidRequestError" or (
+                    len(parts) == 2 and parts[1] in _TOP_LEVEL_REEXPORTS and legacy_file):
+                name = parts[1]
+            else:
+                continue
+            mapping = ERRORS.get(name)
+            if mapping is None:
+                continue
+            if not mapping.names:
+                ctx.todo(ref.node, RULE, mapping.note or f"openai.error.{name} has no 1.x counterpart")
+                continue
+            new_nodes = [self._spell(ctx, ref, new) for new in mapping.names]
+            parent = ctx.analysis.parents.get(ref.node)
+            if len(new_nodes) == 1:
+                ctx.consume(ref)
+                ctx.edits.replace_with(ref.node, new_nodes[0])
+            elif isinstance(parent, cst.Element) and isinstance(ctx.analysis.parents.get(parent), (cst.Tuple, cst.List)):
+                ctx.consume(ref)
+                tuple_rewrites.setdefault(ctx.analysis.parents[parent], {})[parent] = new_nodes
+            elif isinstance(parent, _TUPLE_CONTEXTS):
+                ctx.consume(ref)
+                ctx.edits.replace_with(ref.node, cst.Tuple([cst.Element(n) for n in new_nodes]))
+            else:
+                names = " / ".join(mapping.names)
+                ctx.todo(ref.node, RULE, f"openai.error.{name} splits into {names} in openai 1.x; "
+                                         "use the class that matches the failure you handle here")
+        for sequence, expansions in tuple_rewrites.items():
+            ctx.edits.replace(sequence, _expand(sequence, expansions))
+
+    def _spell(self, ctx: MigrationContext, ref: OpenAIRef, new: str) -> cst.BaseExpression:
+        found = ctx.analysis.bindings_of(ref.root)
+        module_alias = found is not None and all(
+            b.target == "openai" for b in found[1] if b.kind == "import")
+        if module_alias:
+            ctx.needs_openai_module = True
+            ctx.kept_names.add(ref.root.value)
+            return dotted(ref.root.value, new)
+        ctx.needed_imports.add((new, None))
+        return cst.Name(new)
+
+
+def _expand(original: cst.CSTNode, expansions: dict):
+    """Rebuild a tuple/list literal with some elements replaced by several classes."""
+    positions = [i for i, element in enumerate(original.elements) if element in expansions]  # type: ignore[attr-defined]
+    replacement = {i: expansions[original.elements[i]] for i in positions}  # type: ignore[attr-defined]
+
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        elements: List[cst.BaseElement] = []
+        old = list(updated.elements)  # type: ignore[attr-defined]
+        for i, element in enumerate(old):
+            if i not in replacement:
+                elements.append(element)
+                continue
+            new_nodes = replacement[i]
+            for j, node in enumerate(new_nodes):
+                last = j == len(new_nodes) - 1
+                comma = element.comma if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                if last and i == len(old) - 1 and element.comma is cst.MaybeSentinel.DEFAULT:
+                    comma = cst.MaybeSentinel.DEFAULT
+                elements.append(cst.Element(node, comma=comma))
+        return updated.with_changes(elements=elements)
+
+    return rewrite

@@ -1,0 +1,120 @@
+"""The ``openai-migrate`` command: find files, migrate them, guard the git tree, write, report.
+
+Exit status: 0 nothing to do or everything written; 1 ``--dry-run`` found changes;
+2 usage error, or refused to write over uncommitted work; 3 some files could not be
+processed (every other file was still processed and written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Sequence
+
+import click
+from rich.console import Console
+
+from codemods import Options
+
+from . import __version__
+from .discovery import DiscoveryError, Skipped, discover
+from .engine import migrate_source
+from .gitguard import find_unsafe
+from .report import FileOutcome, Reporter
+from .writer import ReadError, WriteError, atomic_write, read_source
+
+EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+_EPILOG = """\b
+Examples:
+  openai-migrate .                 migrate the repository in place, then show the diff
+  openai-migrate --dry-run src/    show what would change; exit 1 if anything would
+  openai-migrate app.py --exclude 'tests/*'
+
+\b
+Exit status:
+  0  nothing to change, or every change written
+  1  --dry-run: some file would change
+  2  usage error, or refused to overwrite uncommitted work (see --allow-dirty)
+  3  some files could not be processed (the others were still migrated)
+"""
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Write nothing; print the diff; exit 1 if anything would change.")
+@click.option("--allow-dirty", is_flag=True, help="Write even over files with uncommitted changes or outside git.")
+@click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
+              help="Skip files matching this gitignore-style pattern (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print no diff, only problems and the summary.")
+@click.version_option(__version__, "--version", prog_name="openai-migrate")
+def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], quiet: bool) -> None:
+    """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
+
+    Rewrites every .py file under PATHS (default: the current directory) in place,
+    honouring .gitignore, then prints a unified diff of the changes and a summary.
+    """
+    reporter = Reporter(Console(file=sys.stdout, highlight=False), Console(file=sys.stderr, highlight=False))
+    skipped: List[Skipped] = []
+    try:
+        files = list(discover(list(paths) or [Path(".")], excludes=excludes, suffixes=(".py",), skipped=skipped))
+    except DiscoveryError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for entry in skipped:
+        if "symlink" in entry.reason:
+            reporter.note(f"skipped: {entry.path.as_posix()}: {entry.reason}")
+
+    options = Options()
+    outcomes: List[FileOutcome] = []
+    for path in files:
+        outcome = _migrate_file(path, options)
+        if outcome.changed or outcome.error is not None:
+            outcomes.append(outcome)
+
+    changed = [o for o in outcomes if o.changed]
+    if changed and not dry_run and not allow_dirty:
+        problems = find_unsafe([o.path for o in changed])
+        if problems:
+            for problem in problems:
+                reporter.note(f"refusing to write: {problem.path.as_posix()} {problem.reason}")
+            reporter.note("Nothing was written. Commit or stash your work (or run inside a git work tree), "
+                          "use --dry-run to preview, or pass --allow-dirty to write anyway.")
+            sys.exit(EXIT_USAGE)
+
+    if not dry_run:
+        for outcome in changed:
+            try:
+                atomic_write(outcome.path, outcome.new)  # type: ignore[arg-type]
+                outcome.written = True
+            except (WriteError, OSError) as exc:
+                outcome.error = f"not written: {exc}"
+
+    for outcome in outcomes:
+        if outcome.changed and not quiet:
+            reporter.diff(outcome)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            reporter.problem(outcome.path, outcome.error)
+        elif outcome.todos:
+            reporter.todos(outcome)
+    reporter.summary(len(files), outcomes, dry_run)
+
+    if any(o.error is not None for o in outcomes):
+        sys.exit(EXIT_FAILED)
+    if dry_run and changed:
+        sys.exit(EXIT_CHANGES)
+    sys.exit(EXIT_OK)
+
+
+def _migrate_file(path: Path, options: Options) -> FileOutcome:
+    outcome = FileOutcome(path)
+    try:
+        data = read_source(path)
+    except (ReadError, OSError) as exc:
+        outcome.error = str(exc)
+        return outcome
+    result = migrate_source(data, options)
+    outcome.error = result.error
+    if result.new is not None:
+        outcome.old, outcome.new, outcome.encoding, outcome.todos = data, result.new, result.encoding, result.todos
+    return outcome

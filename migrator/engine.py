@@ -1,0 +1,115 @@
+"""Bytes in, result out: migrate one Python source, with the safety checks around the codemods.
+
+The engine reads nothing and writes nothing. It skips sources that never mention ``openai``
+without parsing them, parses the rest from bytes (so encoding, BOM and line endings
+round-trip), runs the codemods, and refuses any result that does not parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import libcst as cst
+
+from codemods import Options, migrate_module
+from codemods.edits import TODO_PREFIX
+
+_MARKER = b"openai"
+
+
+@dataclass(frozen=True)
+class TodoAt:
+    line: int
+    rule: str
+    message: str
+
+
+@dataclass
+class SourceResult:
+    """``new`` is None when nothing changed; ``error`` is set when the source could not be migrated."""
+
+    new: Optional[bytes] = None
+    todos: List[TodoAt] = field(default_factory=list)
+    error: Optional[str] = None
+    parsed: bool = False
+    encoding: str = "utf-8"
+
+
+def mentions_openai(data: bytes) -> bool:
+    return _MARKER in data
+
+
+def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResult:
+    options = options or Options()
+    if not mentions_openai(data):
+        return SourceResult()
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        return SourceResult(error=f"cannot parse: {_syntax_message(exc)}")
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        return SourceResult(error=f"cannot decode: {exc}")
+    try:
+        new_module, todos = migrate_module(module, options)
+    except RecursionError:
+        return SourceResult(error="too deeply nested to migrate", parsed=True)
+    if new_module is module:
+        return SourceResult(parsed=True)
+    new = new_module.bytes
+    if new == data:
+        return SourceResult(parsed=True)
+    problem = _check_parses(data, new)
+    if problem is not None:
+        return SourceResult(error=f"internal error: the migrated code does not parse ({problem}); file left unchanged",
+                            parsed=True)
+    return SourceResult(new=new, todos=_locate_todos(data, new, todos, module.encoding), parsed=True,
+                        encoding=module.encoding)
+
+
+def _syntax_message(exc: cst.ParserSyntaxError) -> str:
+    return f"syntax error at line {exc.raw_line}, column {exc.raw_column}"
+
+
+def _check_parses(old: bytes, new: bytes) -> Optional[str]:
+    """Whether ``new`` is valid Python; ``ast`` is fast, libcst decides where ``ast`` cannot."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(new)
+            return None
+        except SyntaxError as exc:
+            ast_problem = f"line {exc.lineno}: {exc.msg}"
+        try:
+            ast.parse(old)
+            return ast_problem  # the input was valid for ast, the output is not
+        except SyntaxError:
+            pass
+    try:
+        cst.parse_module(new)
+        return None
+    except cst.ParserSyntaxError as exc:
+        return _syntax_message(exc)
+
+
+def _locate_todos(old: bytes, new: bytes, todos, encoding: str) -> List[TodoAt]:
+    """Line numbers of the TODO comments this run added."""
+    by_message = {todo.message: todo.rule for todo in todos}
+    existing = old.decode(encoding, errors="replace").splitlines()
+    seen = {}
+    for line in existing:
+        if TODO_PREFIX in line:
+            text = line.split(TODO_PREFIX, 1)[1].strip()
+            seen[text] = seen.get(text, 0) + 1
+    found: List[TodoAt] = []
+    for number, line in enumerate(new.decode(encoding, errors="replace").splitlines(), start=1):
+        if TODO_PREFIX not in line:
+            continue
+        text = line.split(TODO_PREFIX, 1)[1].strip()
+        if seen.get(text):
+            seen[text] -= 1
+            continue
+        found.append(TodoAt(number, by_message.get(text, "unknown"), text))
+    return found

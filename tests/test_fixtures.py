@@ -1,0 +1,57 @@
+"""Every fixture pair: exact bytes, the expected output parses, and a second run changes nothing.
+
+Layout: ``fixtures/rules/<rule>/<case>.py`` is the input, ``<case>.expected.py`` the exact
+output. A case without an expected file must come out unchanged (a no-op case).
+Run ``pytest --update-fixtures`` to write missing expected files for review.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from migrator.engine import migrate_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
+CASES = sorted(p for p in FIXTURES.glob("*/*.py") if not p.name.endswith(".expected.py"))
+
+
+def _expected_path(case: Path) -> Path:
+    return case.with_name(case.stem + ".expected.py")
+
+
+def _migrated(data: bytes) -> bytes:
+    result = migrate_source(data)
+    assert result.error is None, result.error
+    return result.new if result.new is not None else data
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
+def test_fixture(case: Path, request: pytest.FixtureRequest) -> None:
+    source = case.read_bytes()
+    expected_file = _expected_path(case)
+    output = _migrated(source)
+    if not expected_file.exists():
+        if request.config.getoption("--update-fixtures") and output != source:
+            expected_file.write_bytes(output)
+        assert output == source, f"{case.name} has no expected file, so it must not change"
+        return
+    assert output.decode() == expected_file.read_bytes().decode()
+    assert output == expected_file.read_bytes()  # bytes too: line endings, encoding
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
+def test_fixture_output_parses_and_is_stable(case: Path) -> None:
+    expected_file = _expected_path(case)
+    expected = expected_file.read_bytes() if expected_file.exists() else case.read_bytes()
+    ast.parse(expected)
+    assert _migrated(expected) == expected, "a second run must change nothing"
+
+
+def test_there_are_fixtures_for_every_rule() -> None:
+    from codemods import RULES
+
+    folders = {p.name for p in FIXTURES.iterdir() if p.is_dir()}
+    assert {rule.name for rule in RULES} <= folders
