@@ -1,0 +1,193 @@
+"""The command line, through click's runner (and one real subprocess): guard, dry run, discovery, failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrator import engine
+from migrator.cli import main
+
+OLD = b'import openai\n\nopenai.api_key = "sk-x"\nr = openai.Completion.create(model="m", prompt="p")\nprint(r["choices"][0]["text"])\n'
+NEW_FRAGMENT = b"client.completions.create"
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "app.py").write_bytes(OLD)
+    (root / "plain.py").write_bytes(b"print('no api here')\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def run(*args: str, cwd: Path):
+    runner = CliRunner()
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_rewrites_in_place_and_prints_diff(repo: Path) -> None:
+    result = run(".", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert NEW_FRAGMENT in (repo / "app.py").read_bytes()
+    assert "--- a/app.py" in result.stdout and "+++ b/app.py" in result.stdout
+    assert "1 changed, 0 failed" in result.stderr
+    assert (repo / "plain.py").read_bytes() == b"print('no api here')\n"
+
+
+def test_dry_run_writes_nothing_and_exits_1(repo: Path) -> None:
+    result = run("--dry-run", ".", cwd=repo)
+    assert result.exit_code == 1
+    assert (repo / "app.py").read_bytes() == OLD
+    assert "+client = OpenAI(api_key=\"sk-x\")" in result.stdout
+    assert "would change" in result.stderr
+
+
+def test_dry_run_exits_0_when_nothing_to_do(repo: Path) -> None:
+    run(".", cwd=repo)
+    git(repo, "commit", "-qam", "migrated")
+    result = run("--dry-run", ".", cwd=repo)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "no changes needed" in result.stderr
+
+
+def test_refuses_uncommitted_changes(repo: Path) -> None:
+    dirty = OLD + b"# local edit\n"
+    (repo / "app.py").write_bytes(dirty)
+    result = run(".", cwd=repo)
+    assert result.exit_code == 2
+    assert "app.py has uncommitted changes" in result.stderr
+    assert "Nothing was written" in result.stderr
+    assert (repo / "app.py").read_bytes() == dirty
+
+
+def test_refuses_untracked_file_and_writes_nothing_else(repo: Path) -> None:
+    (repo / "new.py").write_bytes(OLD)
+    result = run(".", cwd=repo)
+    assert result.exit_code == 2
+    assert "new.py" in result.stderr
+    assert (repo / "app.py").read_bytes() == OLD  # the clean file was not written either
+
+
+def test_allow_dirty_overrides(repo: Path) -> None:
+    (repo / "app.py").write_bytes(OLD + b"# local edit\n")
+    result = run("--allow-dirty", ".", cwd=repo)
+    assert result.exit_code == 0
+    data = (repo / "app.py").read_bytes()
+    assert NEW_FRAGMENT in data and data.endswith(b"# local edit\n")
+
+
+def test_refuses_outside_a_git_work_tree(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_bytes(OLD)
+    result = run(".", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "not inside a git work tree" in result.stderr
+    assert (tmp_path / "app.py").read_bytes() == OLD
+    assert run("--dry-run", ".", cwd=tmp_path).exit_code == 1  # previewing needs no repository
+
+
+def test_gitignore_and_exclude(repo: Path) -> None:
+    for name in ("ignored.py", "generated/out.py", "legacy/old.py"):
+        path = repo / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(OLD)
+    (repo / ".gitignore").write_text("ignored.py\ngenerated/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "more")
+    result = run("--exclude", "legacy/*", ".", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert NEW_FRAGMENT in (repo / "app.py").read_bytes()
+    assert (repo / "ignored.py").read_bytes() == OLD
+    assert (repo / "generated/out.py").read_bytes() == OLD
+    assert (repo / "legacy/old.py").read_bytes() == OLD
+
+
+def test_explicitly_named_file_is_processed_even_if_ignored(repo: Path) -> None:
+    (repo / "ignored.py").write_bytes(OLD)
+    (repo / ".gitignore").write_text("ignored.py\n")
+    git(repo, "add", "-A", "-f")
+    git(repo, "commit", "-qm", "more")
+    result = run("ignored.py", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert NEW_FRAGMENT in (repo / "ignored.py").read_bytes()
+
+
+def test_syntax_error_is_reported_and_the_rest_migrates(repo: Path) -> None:
+    broken = b"import openai\nopenai.api_key = <API-KEY>\n"
+    (repo / "broken.py").write_bytes(broken)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "broken")
+    result = run(".", cwd=repo)
+    assert result.exit_code == 3
+    assert "broken.py: cannot parse: syntax error at line 2" in result.stderr
+    assert (repo / "broken.py").read_bytes() == broken
+    assert NEW_FRAGMENT in (repo / "app.py").read_bytes()
+    assert "1 changed, 1 failed" in result.stderr
+
+
+def test_files_without_openai_are_never_parsed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed = []
+    real = engine.cst.parse_module
+
+    def spy(data, *args, **kwargs):
+        parsed.append(data)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(engine.cst, "parse_module", spy)
+    run("--dry-run", ".", cwd=repo)
+    assert parsed == [OLD]
+
+
+def test_todos_are_listed_with_their_line(repo: Path) -> None:
+    (repo / "edit.py").write_bytes(b"import openai\nx = openai.Edit.create(model='m', input='i', instruction='j')\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "edit")
+    result = run("--dry-run", "edit.py", cwd=repo)
+    assert result.exit_code == 1
+    assert "edit.py:2: TODO [resource-calls] openai.Edit:" in result.stderr
+    assert "1 TODO left" in result.stderr
+
+
+def test_missing_path_is_a_usage_error(repo: Path) -> None:
+    result = run("does-not-exist", cwd=repo)
+    assert result.exit_code == 2
+
+
+def test_crlf_and_encoding_survive(repo: Path) -> None:
+    source = "# -*- coding: latin-1 -*-\r\nimport openai\r\ns = 'caf\xe9'\r\nr = openai.Completion.create(model='m', prompt=s)\r\n"
+    (repo / "latin.py").write_bytes(source.encode("latin-1"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "latin")
+    assert run("latin.py", cwd=repo).exit_code == 0
+    data = (repo / "latin.py").read_bytes()
+    assert b"s = 'caf\xe9'\r\n" in data
+    assert b"client = OpenAI()\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_real_subprocess_python_m(repo: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "migrator", "--dry-run", "."], cwd=repo, capture_output=True)
+    assert proc.returncode == 1, proc.stderr
+    assert b"+++ b/app.py" in proc.stdout
+    assert b"\x1b[" not in proc.stdout  # no colour codes when piped
+    assert (repo / "app.py").read_bytes() == OLD
