@@ -11,6 +11,7 @@ from typing import List, Tuple, Type
 import libcst as cst
 
 from .analysis import ModuleAnalysis
+from .api_table import LEGACY_ONLY_MODULE_ATTRIBUTES, RESOURCE_METHODS, UNMIGRATED_RESOURCES
 from .base import Rule
 from .client_setup import ClientSetup
 from .context import MigrationContext, Options, Todo
@@ -27,11 +28,18 @@ RULES: Tuple[Type[Rule], ...] = (ClientSetup, ResourceCalls, ResponseAccess, Err
 __all__ = ["RULES", "Options", "Todo", "migrate_module"]
 
 
+def _is_legacy(qualname: str) -> bool:
+    parts = qualname.split(".")
+    if len(parts) < 2:
+        return False
+    return parts[1] in RESOURCE_METHODS or parts[1] in UNMIGRATED_RESOURCES or parts[1] in LEGACY_ONLY_MODULE_ATTRIBUTES
+
+
 def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, List[Todo]]:
     """Migrate one module. Returns the new module (the same object when nothing changed)."""
     analysis = ModuleAnalysis(module)
-    if not analysis.openai_refs:
-        return module, []
+    if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs):
+        return module, []  # no 0.28 API here (perhaps already 1.x code): nothing to do
     ctx = MigrationContext(module=module, analysis=analysis, edits=Edits(analysis), options=options)
     rules = [rule() for rule in RULES]
     for rule in rules:

@@ -90,6 +90,11 @@ CONFIG_MODULE_ATTRIBUTE: Dict[str, str] = {
     "organization": "organization",
     "api_base": "base_url",
 }
+# Module attributes that exist only in 0.28: a file using any of them is 0.28 code.
+LEGACY_ONLY_MODULE_ATTRIBUTES = ("error", "InvalidRequestError", "api_base", "api_key_path", "proxy",
+                                 "requestssession", "aiosession", "verify_ssl_certs", "ca_bundle_path",
+                                 "enable_telemetry", "debug", "log", "app_info", "util", "openai_object",
+                                 "api_resources", "embeddings_utils", "wandb_logger", "OpenAIObject")
 # Settings that are dropped because 0.28 itself ignored them.
 CONFIG_NOOPS = ("verify_ssl_certs", "ca_bundle_path", "enable_telemetry")
 # Settings with no automatic migration: what to do by hand.

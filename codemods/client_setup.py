@@ -88,8 +88,10 @@ class ClientSetup(Rule):
             )
 
     def finish(self, ctx: MigrationContext) -> None:
+        creates_client = isinstance(ctx.strategy, InstanceClientStrategy) and (
+            ctx.strategy.uses_sync or ctx.strategy.uses_async)
         for ref in self.reads:
-            if isinstance(ctx.strategy, InstanceClientStrategy) and ref.qualname.split(".")[1] in CONFIG_TO_CLIENT_KWARG:
+            if creates_client and ref.qualname.split(".")[1] in CONFIG_TO_CLIENT_KWARG:
                 attr = ref.qualname.split(".")[1]
                 ctx.todo(
                     ref.node,
@@ -99,8 +101,20 @@ class ClientSetup(Rule):
                 )
         if isinstance(ctx.strategy, ModuleClientStrategy):
             self._keep_module_settings(ctx)
-        else:
+        elif ctx.strategy.uses_sync or ctx.strategy.uses_async:
             self._create_clients(ctx)
+        else:
+            self._configuration_only(ctx)
+
+    def _configuration_only(self, ctx: MigrationContext) -> None:
+        """No call here needs a client: keep the settings as 1.x module attributes, never drop a value."""
+        self._keep_module_settings(ctx)
+        for item in self.sets:
+            if item.attr in ("api_key", "organization", "api_base"):
+                ctx.todo(item.assign, RULE,
+                         f"openai.{item.attr} is set here but this file makes no API call: 1.x clients created "
+                         f"elsewhere (OpenAI()) do not read it; pass it to OpenAI(...) where the client is created")
+                break
 
     # ----------------------------------------------------------------- module client
     def _keep_module_settings(self, ctx: MigrationContext) -> None:

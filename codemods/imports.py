@@ -44,8 +44,8 @@ def fix_imports(ctx: MigrationContext) -> None:
             local = _local_name(alias)
             if isinstance(statement, cst.Import):
                 dotted = _dotted(alias.name)
-                if dotted.split(".")[0] != "openai":
-                    continue
+                if dotted != "openai" and dotted != "openai.error":
+                    continue  # other submodules (openai.lib...) are none of our business
                 used = _is_used(ctx, local, scope) or (local in ctx.kept_names) or (
                     ctx.needs_openai_module and local == "openai" and scope is analysis.module_scope)
                 if not used:

@@ -53,15 +53,15 @@ class Reporter:
             self.out.file.flush()
 
     def problem(self, path: Path, message: str) -> None:
-        self.err.print(f"error: {path.as_posix()}: {message}", markup=False, highlight=False)
+        self.err.print(f"error: {path.as_posix()}: {message}", markup=False, highlight=False, soft_wrap=True)
 
     def note(self, message: str) -> None:
-        self.err.print(message, markup=False, highlight=False)
+        self.err.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def todos(self, outcome: FileOutcome) -> None:
         for todo in outcome.todos:
             self.err.print(f"{outcome.path.as_posix()}:{todo.line}: TODO [{todo.rule}] {todo.message}",
-                           markup=False, highlight=False)
+                           markup=False, highlight=False, soft_wrap=True)
 
     def summary(self, scanned: int, outcomes: List[FileOutcome], dry_run: bool) -> None:
         changed = sum(1 for o in outcomes if o.changed)
