@@ -100,6 +100,8 @@ class ResponseFlow:
         _, bindings = found
         results: List[Tracked] = []
         for binding in bindings:
+            if binding.kind == "assign" and _is_none(binding.value):
+                continue  # ``response = None`` before a try: None was never read as a dict
             if binding.kind == "assign" and binding.value is not None:
                 tracked = self.track(binding.value)
             elif binding.kind == "for" and binding.value is not None:
@@ -181,6 +183,10 @@ class ResponseFlow:
             results.append(tracked)
         first = results[0]
         return first if all(r == first for r in results) else None
+
+
+def _is_none(node: Optional[cst.CSTNode]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def is_container_literal(node: cst.CSTNode) -> bool:

@@ -70,7 +70,7 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
 
 
 def _syntax_message(exc: cst.ParserSyntaxError) -> str:
-    return f"syntax error at line {exc.raw_line}, column {exc.raw_column}"
+    return f"syntax error at line {exc.editor_line}, column {exc.editor_column}"
 
 
 def _check_parses(old: bytes, new: bytes) -> Optional[str]:
