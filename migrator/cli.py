@@ -61,8 +61,7 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc
     for entry in skipped:
-        if "symlink" in entry.reason:
-            reporter.note(f"skipped: {entry.path.as_posix()}: {entry.reason}")
+        reporter.note(f"skipped: {entry.path.as_posix()}: {entry.reason}")
 
     options = Options()
     outcomes: List[FileOutcome] = []
@@ -87,7 +86,7 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
                 atomic_write(outcome.path, outcome.new)  # type: ignore[arg-type]
                 outcome.written = True
             except (WriteError, OSError) as exc:
-                outcome.error = f"not written: {exc}"
+                outcome.error = f"not written: {_reason(outcome.path, exc)}"
 
     for outcome in outcomes:
         if outcome.changed and not quiet:
@@ -111,10 +110,17 @@ def _migrate_file(path: Path, options: Options) -> FileOutcome:
     try:
         data = read_source(path)
     except (ReadError, OSError) as exc:
-        outcome.error = str(exc)
+        outcome.error = _reason(path, exc)
         return outcome
     result = migrate_source(data, options)
     outcome.error = result.error
     if result.new is not None:
         outcome.old, outcome.new, outcome.encoding, outcome.todos = data, result.new, result.encoding, result.todos
     return outcome
+
+
+def _reason(path: Path, exc: OSError) -> str:
+    """The message of a read/write error without the path, which the report prints first."""
+    message = str(exc)
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message

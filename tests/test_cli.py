@@ -191,3 +191,44 @@ def test_real_subprocess_python_m(repo: Path) -> None:
     assert b"+++ b/app.py" in proc.stdout
     assert b"\x1b[" not in proc.stdout  # no colour codes when piped
     assert (repo / "app.py").read_bytes() == OLD
+
+
+def test_directory_named_like_a_module_is_walked_not_read(repo: Path) -> None:
+    (repo / "pkg.py").mkdir()
+    (repo / "pkg.py" / "inner.py").write_bytes(OLD)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "dir")
+    result = run(".", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert NEW_FRAGMENT in (repo / "pkg.py" / "inner.py").read_bytes()
+
+
+def test_unreadable_entry_is_reported_and_the_rest_migrates(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrator.cli as cli
+
+    real = cli.read_source
+
+    def flaky(path):
+        if Path(path).name == "app.py":
+            raise cli.ReadError(f"{path}: cannot be read (permission denied)")
+        return real(path)
+
+    (repo / "other.py").write_bytes(OLD)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "other")
+    monkeypatch.setattr(cli, "read_source", flaky)
+    result = run(".", cwd=repo)
+    assert result.exit_code == 3
+    assert "error: app.py: cannot be read (permission denied)" in result.stderr
+    assert NEW_FRAGMENT in (repo / "other.py").read_bytes()
+
+
+def test_read_only_file_is_reported_not_forced(repo: Path) -> None:
+    (repo / "app.py").chmod(0o444)
+    try:
+        result = run(".", cwd=repo)
+        assert result.exit_code == 3
+        assert "app.py: not written:" in result.stderr and "read-only" in result.stderr
+        assert (repo / "app.py").read_bytes() == OLD
+    finally:
+        (repo / "app.py").chmod(0o644)
