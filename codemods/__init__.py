@@ -20,10 +20,11 @@ from .error_classes import ErrorClasses
 from .imports import fix_imports
 from .resource_calls import ResourceCalls
 from .response_access import ResponseAccess
+from .test_mocks import TestMocks
 
 # Fixed order: client setup chooses the strategy the calls are spelled with; responses are
 # tracked from the migrated calls; errors are independent.
-RULES: Tuple[Type[Rule], ...] = (ClientSetup, ResourceCalls, ResponseAccess, ErrorClasses)
+RULES: Tuple[Type[Rule], ...] = (ClientSetup, ResourceCalls, ResponseAccess, ErrorClasses, TestMocks)
 
 __all__ = ["RULES", "Options", "Todo", "migrate_module"]
 
@@ -35,10 +36,16 @@ def _is_legacy(qualname: str) -> bool:
     return parts[1] in RESOURCE_METHODS or parts[1] in UNMIGRATED_RESOURCES or parts[1] in LEGACY_ONLY_MODULE_ATTRIBUTES
 
 
+def _string_text(node: cst.SimpleString) -> str:
+    value = node.evaluated_value
+    return value if isinstance(value, str) else ""
+
+
 def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, List[Todo]]:
     """Migrate one module. Returns the new module (the same object when nothing changed)."""
     analysis = ModuleAnalysis(module)
-    if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs):
+    if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs) and not any(
+            _is_legacy(_string_text(node)) for node in analysis.strings):
         return module, []  # no 0.28 API here (perhaps already 1.x code): nothing to do
     ctx = MigrationContext(module=module, analysis=analysis, edits=Edits(analysis), options=options)
     rules = [rule() for rule in RULES]

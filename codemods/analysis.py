@@ -144,6 +144,7 @@ class ModuleAnalysis:
         self.returns: List[Tuple[cst.Return, Scope]] = []
         self.subscripts: List[cst.Subscript] = []
         self.comparisons: List[cst.Comparison] = []
+        self.strings: List[cst.SimpleString] = []
         self.module_scope = Scope(module, "module", None)
         self.scope_of_node[module] = self.module_scope
         self._walk_body(module, self.module_scope)
@@ -335,6 +336,10 @@ class ModuleAnalysis:
         self.subscripts.append(node)
         self._walk_body(node, scope)
 
+    def _on_string(self, node: cst.SimpleString, scope: Scope) -> None:
+        if "openai." in node.value:
+            self.strings.append(node)
+
     def _on_comparison(self, node: cst.Comparison, scope: Scope) -> None:
         self.comparisons.append(node)
         self._walk_body(node, scope)
@@ -512,6 +517,7 @@ _HANDLERS = {
     cst.Return: ModuleAnalysis._on_return,
     cst.Subscript: ModuleAnalysis._on_subscript,
     cst.Comparison: ModuleAnalysis._on_comparison,
+    cst.SimpleString: ModuleAnalysis._on_string,
     cst.MatchAs: ModuleAnalysis._on_match_capture,
     cst.MatchStar: ModuleAnalysis._on_match_capture,
 }

@@ -11,34 +11,109 @@ from typing import Dict, Optional, Tuple
 
 @dataclass(frozen=True)
 class MethodMap:
-    """Where a 0.28 resource classmethod lives on a 1.x client."""
+    """Where a 0.28 resource classmethod lives on a 1.x client, and how its arguments move."""
 
     resource: Tuple[str, ...]  # attribute path on the client, e.g. ("chat", "completions")
     method: str  # 1.x method name
     is_async: bool = False
-    # 0.28 positional parameters, in order, turned into these 1.x keywords.
+    # 0.28 positional parameters, in order, with their 1.x keyword names.
     positional: Tuple[str, ...] = ()
+    # how many leading positional arguments stay positional in 1.x (resource ids)
+    keep_positional: int = 0
+    # 0.28 keyword -> 1.x keyword (e.g. id -> file_id)
+    renames: Tuple[Tuple[str, str], ...] = ()
+    # read this attribute of the 1.x result to get what the 0.28 call returned (File.download -> .content)
+    result_attr: Optional[str] = None
+    # *_raw audio methods: (model, data, filename) -> file=(filename, data)
+    raw_file: bool = False
+    # chat/completions/embeddings/edits popped the request options; other resources sent them on
+    # to the server: "body" (JSON), "query" (GET) or "form" (multipart)
+    options_sent_as: Optional[str] = None
 
 
-def _sync_and_async(resource: Tuple[str, ...], old: str, new: str, positional: Tuple[str, ...] = ()):
+def _both(resource: Tuple[str, ...], old: str, new: str, **extra) -> Dict[str, MethodMap]:
+    """A 0.28 method and its ``a``-prefixed async twin."""
     return {
-        old: MethodMap(resource, new, False, positional),
-        "a" + old: MethodMap(resource, new, True, positional),
+        old: MethodMap(resource, new, False, **extra),
+        "a" + old: MethodMap(resource, new, True, **extra),
     }
 
 
+def _merge(*tables: Dict[str, MethodMap]) -> Dict[str, MethodMap]:
+    merged: Dict[str, MethodMap] = {}
+    for table in tables:
+        merged.update(table)
+    return merged
+
+
+_FILES = ("files",)
+_JOBS = ("fine_tuning", "jobs")
+_MODELS = ("models",)
+
 # openai.<Class>.<method> -> client.<resource path>.<method>
 RESOURCE_METHODS: Dict[str, Dict[str, MethodMap]] = {
-    "ChatCompletion": _sync_and_async(("chat", "completions"), "create", "create"),
-    "Completion": _sync_and_async(("completions",), "create", "create"),
-    "Embedding": _sync_and_async(("embeddings",), "create", "create"),
+    "ChatCompletion": _both(("chat", "completions"), "create", "create"),
+    "Completion": _both(("completions",), "create", "create"),
+    "Embedding": _both(("embeddings",), "create", "create"),
+    "Image": _merge(
+        _both(("images",), "create", "generate", options_sent_as="body"),
+        _both(("images",), "create_variation", "create_variation", positional=("image",), options_sent_as="form"),
+        _both(("images",), "create_edit", "edit", positional=("image", "mask"), options_sent_as="form"),
+    ),
+    "Audio": _merge(
+        _both(("audio", "transcriptions"), "transcribe", "create", positional=("model", "file"), options_sent_as="form"),
+        _both(("audio", "translations"), "translate", "create", positional=("model", "file"), options_sent_as="form"),
+        _both(("audio", "transcriptions"), "transcribe_raw", "create", positional=("model", "file", "filename"),
+              raw_file=True, options_sent_as="form"),
+        _both(("audio", "translations"), "translate_raw", "create", positional=("model", "file", "filename"),
+              raw_file=True, options_sent_as="form"),
+    ),
+    "Moderation": _both(("moderations",), "create", "create", positional=("input", "model")),
+    "Model": _merge(
+        _both(_MODELS, "list", "list", options_sent_as="query"),
+        _both(_MODELS, "retrieve", "retrieve", positional=("model",), keep_positional=1, renames=(("id", "model"),),
+              options_sent_as="query"),
+        _both(_MODELS, "delete", "delete", positional=("model",), keep_positional=1, renames=(("sid", "model"),),
+              options_sent_as="query"),
+    ),
+    "File": _merge(
+        _both(_FILES, "create", "create", positional=("file", "purpose")),
+        _both(_FILES, "list", "list", options_sent_as="query"),
+        _both(_FILES, "retrieve", "retrieve", positional=("file_id",), keep_positional=1, renames=(("id", "file_id"),),
+              options_sent_as="query"),
+        _both(_FILES, "delete", "delete", positional=("file_id",), keep_positional=1, renames=(("sid", "file_id"),),
+              options_sent_as="query"),
+        _both(_FILES, "download", "content", positional=("file_id",), keep_positional=1, renames=(("id", "file_id"),),
+              result_attr="content"),
+        {"wait_for_processing": MethodMap(_FILES, "wait_for_processing", positional=("id", "max_wait_seconds"),
+                                          keep_positional=1)},
+    ),
+    "FineTuningJob": _merge(
+        _both(_JOBS, "create", "create", options_sent_as="body"),
+        _both(_JOBS, "list", "list", options_sent_as="query"),
+        _both(_JOBS, "retrieve", "retrieve", positional=("fine_tuning_job_id",), keep_positional=1,
+              renames=(("id", "fine_tuning_job_id"),), options_sent_as="query"),
+        _both(_JOBS, "cancel", "cancel", positional=("fine_tuning_job_id",), keep_positional=1,
+              renames=(("id", "fine_tuning_job_id"),), options_sent_as="body"),
+        _both(_JOBS, "list_events", "list_events", positional=("fine_tuning_job_id", "limit", "after"),
+              keep_positional=1, renames=(("id", "fine_tuning_job_id"),), options_sent_as="query"),
+    ),
 }
 
 # Methods whose result is a streamed iterator when called with stream=True.
 STREAMING_METHODS = {("chat", "completions", "create"), ("completions", "create")}
 
-# 0.28 resource classes with no 1.x counterpart, or not migrated automatically yet:
-# the value says what to do by hand.
+# Resource methods that exist in 0.28 but have no 1.x counterpart: what to do instead.
+UNMIGRATED_METHODS: Dict[Tuple[str, str], str] = {
+    ("File", "find_matching_files"): "no 1.x equivalent: filter client.files.list() by filename, size and purpose",
+    ("File", "afind_matching_files"): "no 1.x equivalent: filter client.files.list() by filename, size and purpose",
+    ("FineTuningJob", "delete"): "the API has no endpoint to delete a fine-tuning job; cancel it with "
+                                 "client.fine_tuning.jobs.cancel(id)",
+    ("FineTuningJob", "adelete"): "the API has no endpoint to delete a fine-tuning job; cancel it with "
+                                  "client.fine_tuning.jobs.cancel(id)",
+}
+
+# 0.28 resource classes with no 1.x counterpart: the value says what to do by hand.
 UNMIGRATED_RESOURCES: Dict[str, str] = {
     "Edit": "the Edits API was removed from openai 1.x; rewrite the call as a "
     "client.chat.completions.create request that asks for the edit",
@@ -47,15 +122,43 @@ UNMIGRATED_RESOURCES: Dict[str, str] = {
     "Deployment": "Azure deployment management is not part of openai 1.x; use the Azure management SDK",
     "FineTune": "the legacy fine-tunes API was removed; use client.fine_tuning.jobs",
     "ErrorObject": "error details are now attributes of the exception (e.code, e.param, e.type, e.body)",
-    "Image": "not migrated automatically yet: Image.create -> client.images.generate, create_edit -> "
-    "client.images.edit, create_variation -> client.images.create_variation (keyword arguments only)",
-    "Audio": "not migrated automatically yet: Audio.transcribe(model, file) -> "
-    "client.audio.transcriptions.create(model=..., file=...), translate -> client.audio.translations.create",
-    "Moderation": "not migrated automatically yet: Moderation.create(input) -> client.moderations.create(input=...)",
-    "File": "not migrated automatically yet: File.create/list/retrieve/delete -> client.files.*, "
-    "File.download(id) -> client.files.content(id).content",
-    "FineTuningJob": "not migrated automatically yet: FineTuningJob.* -> client.fine_tuning.jobs.*",
-    "Model": "not migrated automatically yet: Model.list/retrieve/delete -> client.models.*",
+}
+
+# Other 0.28 module attributes with no 1.x counterpart.
+UNMIGRATED_MODULE_ATTRIBUTES: Dict[str, str] = {
+    "util": "openai.util is gone; responses are pydantic models: use .model_dump() instead of convert_to_dict",
+    "embeddings_utils": "openai.embeddings_utils is gone: get_embedding(text, model) is "
+    "client.embeddings.create(input=[text], model=model).data[0].embedding, and cosine_similarity(a, b) is "
+    "numpy.dot(a, b) / (numpy.linalg.norm(a) * numpy.linalg.norm(b))",
+    "wandb_logger": "openai.wandb_logger is gone; the W&B integration now lives in the wandb package "
+    "(wandb.integration.openai)",
+    "cli": "the openai 0.28 command-line tool is gone; call the client API directly",
+    "openai_object": "OpenAIObject is gone; responses are pydantic models (openai.BaseModel): use attributes "
+    "and .model_dump()",
+    "OpenAIObject": "OpenAIObject is gone; responses are pydantic models (openai.BaseModel): use attributes "
+    "and .model_dump()",
+    "api_requestor": "openai.api_requestor is gone; use client.get/post(...) or the resource methods",
+    "api_resources": "openai.api_resources is gone; use the client resources (client.chat.completions, ...)",
+}
+
+# Resources whose 0.28 class popped the request options (request_timeout, headers...) instead of
+# sending them to the server.
+ENGINE_RESOURCES = {("chat", "completions"), ("completions",), ("embeddings",)}
+# Request options that other 0.28 resources passed through to the server as request parameters.
+LEAKED_OPTIONS = ("request_timeout", "timeout", "headers")
+
+# 1.x resource classes, for test doubles: patch.object(<class>, "<method>"); async: Async<class>.
+RESOURCE_CLASSES: Dict[Tuple[str, ...], str] = {
+    ("chat", "completions"): "openai.resources.chat.{}Completions",
+    ("completions",): "openai.resources.{}Completions",
+    ("embeddings",): "openai.resources.{}Embeddings",
+    ("images",): "openai.resources.{}Images",
+    ("audio", "transcriptions"): "openai.resources.audio.{}Transcriptions",
+    ("audio", "translations"): "openai.resources.audio.{}Translations",
+    ("moderations",): "openai.resources.{}Moderations",
+    ("models",): "openai.resources.{}Models",
+    ("files",): "openai.resources.{}Files",
+    ("fine_tuning", "jobs"): "openai.resources.fine_tuning.{}Jobs",
 }
 
 # Per-call keyword arguments of 0.28 create() and what they become in 1.x.
@@ -75,7 +178,11 @@ KWARG_MODEL_ALIASES = ("engine", "deployment_id")
 KWARG_UNSUPPORTED: Dict[str, str] = {
     "api_type": "per-call api_type has no 1.x equivalent; use a separate AzureOpenAI client",
     "api_version": "per-call api_version has no 1.x equivalent; use a separate AzureOpenAI client",
-    "request_id": "pass extra_headers={'X-Request-Id': ...} instead of request_id",
+}
+# Per-call options dropped with a note.
+KWARG_DROPPED: Dict[str, str] = {
+    "request_id": "request_id= was dropped (0.28 sent it as the X-Request-Id header); "
+    "pass extra_headers={'X-Request-Id': ...} if the server needs it",
 }
 
 # openai.<name> = value at module level -> OpenAI(<kwarg>=value)

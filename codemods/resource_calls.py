@@ -1,78 +1,113 @@
 """OM002 resource-calls: ``openai.ChatCompletion.create(...)`` -> ``client.chat.completions.create(...)``.
 
-Calls and bare references (a method passed to a retry wrapper or ``asyncio.to_thread``) both
-move to the 1.x method the strategy spells. Per-call options are translated:
-``engine=``/``deployment_id=`` -> ``model=``, ``request_timeout=`` -> ``timeout=``,
-``headers=`` -> ``extra_headers=``, and per-call credentials (``api_key=``,
-``organization=``, ``api_base=``) -> ``client.with_options(...)``. Anything without a safe
-translation keeps its code and gets a TODO.
+Every 0.28 resource method in ``api_table.RESOURCE_METHODS`` moves to the 1.x method the
+strategy spells, called or merely referenced (a method passed to a retry wrapper or
+``asyncio.to_thread``). Arguments move with it: positional arguments become keywords where
+1.x is keyword-only, renamed parameters are renamed, ``engine=``/``deployment_id=`` become
+``model=``, per-call credentials become ``client.with_options(...)``, and request options
+that 0.28 sent to the server verbatim stay in the request (``extra_body``/``extra_query``).
+Resources and methods with no 1.x counterpart keep their code and get a TODO.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from .analysis import OpenAIRef
 from .api_table import (
+    ENGINE_RESOURCES,
     KWARG_CLIENT_OPTIONS,
+    KWARG_DROPPED,
     KWARG_MODEL_ALIASES,
     KWARG_RENAMES,
     KWARG_UNSUPPORTED,
+    LEAKED_OPTIONS,
     RESOURCE_METHODS,
+    UNMIGRATED_METHODS,
+    UNMIGRATED_MODULE_ATTRIBUTES,
     UNMIGRATED_RESOURCES,
     MethodMap,
 )
 from .base import Rule
 from .context import MigrationContext
-from .strategy import InstanceClientStrategy, ModuleClientStrategy
+from .strategy import ModuleClientStrategy
+from .test_mocks import is_mock_target
 
 RULE = "resource-calls"
+_NO_SPACE = dict(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+
+
+@dataclass
+class ArgumentPlan:
+    """How the arguments of one call move. Indexes refer to the original call's arguments."""
+
+    keywords: Dict[int, str] = field(default_factory=dict)  # index -> new keyword name
+    dropped: List[int] = field(default_factory=list)
+    client_options: List[Tuple[str, int]] = field(default_factory=list)  # (1.x option, index)
+    extra: Dict[str, List[Tuple[str, int]]] = field(default_factory=dict)  # extra_body/query -> (key, index)
+    raw_file: Optional[Tuple[int, int]] = None  # (data index, filename index)
+    problems: List[str] = field(default_factory=list)  # TODOs; the call still migrates
+    blockers: List[str] = field(default_factory=list)  # TODOs; the call is left as it was
 
 
 class ResourceCalls(Rule):
     code = "OM002"
     name = RULE
-    summary = "ChatCompletion/Completion/Embedding calls move to the 1.x client resources"
+    summary = "0.28 resource calls (chat, completions, embeddings, images, audio, files, ...) move to the 1.x client"
 
     def apply(self, ctx: MigrationContext) -> None:
         for ref in ctx.analysis.openai_refs:
             parts = ref.qualname.split(".")
-            if len(parts) < 2 or parts[1] not in RESOURCE_METHODS and parts[1] not in UNMIGRATED_RESOURCES:
+            if len(parts) < 2:
                 continue
-            if parts[1] in UNMIGRATED_RESOURCES:
-                ctx.todo(ref.node, RULE, f"openai.{parts[1]}: {UNMIGRATED_RESOURCES[parts[1]]}")
-                continue
-            methods = RESOURCE_METHODS[parts[1]]
-            if len(parts) != 3 or parts[2] not in methods:
-                shown = ".".join(parts[1:])
-                ctx.todo(ref.node, RULE, f"openai.{shown} has no automatic 1.x migration; "
-                                         f"call the client's resource instead (e.g. client.{'.'.join(_first(methods).resource)})")
-                continue
+            resource = parts[1]
+            if resource in UNMIGRATED_RESOURCES:
+                ctx.todo(ref.node, RULE, f"openai.{resource}: {UNMIGRATED_RESOURCES[resource]}")
+            elif resource in UNMIGRATED_MODULE_ATTRIBUTES:
+                ctx.todo(ref.node, RULE, UNMIGRATED_MODULE_ATTRIBUTES[resource])
+            elif resource in RESOURCE_METHODS:
+                self._resource(ctx, ref, parts)
+        self._flag_unmigrated_imports(ctx)
+
+    def _resource(self, ctx: MigrationContext, ref: OpenAIRef, parts: List[str]) -> None:
+        resource = parts[1]
+        methods = RESOURCE_METHODS[resource]
+        if len(parts) == 3 and (resource, parts[2]) in UNMIGRATED_METHODS:
+            ctx.todo(ref.node, RULE, f"openai.{resource}.{parts[2]}: {UNMIGRATED_METHODS[(resource, parts[2])]}")
+        elif len(parts) == 3 and parts[2] in methods:
             self._migrate(ctx, ref, methods[parts[2]])
+        elif is_mock_target(ctx, ref):
+            return  # test doubles are the test-mocks rule's business
+        elif len(parts) == 2:
+            path = ".".join(next(iter(methods.values())).resource)
+            ctx.todo(ref.node, RULE, f"openai.{resource} is used as a value; in 1.x use the client resource "
+                                     f"client.{path} (async: aclient.{path}) and call its methods")
+        else:
+            shown = ".".join(parts[1:])
+            ctx.todo(ref.node, RULE, f"openai.{shown} has no 1.x counterpart on client."
+                                     f"{'.'.join(next(iter(methods.values())).resource)}")
 
     def _migrate(self, ctx: MigrationContext, ref: OpenAIRef, method: MethodMap) -> None:
         strategy = ctx.strategy
         assert strategy is not None
         parent = ctx.analysis.parents.get(ref.node)
         call = parent if isinstance(parent, cst.Call) and parent.func is ref.node else None
-
-        problems: List[str] = []
-        client_options: List[cst.Arg] = []
-        if call is not None:
-            problems, client_options = _check_arguments(call, method)
-        if any(p.startswith("!") for p in problems):
-            for problem in problems:
-                ctx.todo(ref.node, RULE, problem.lstrip("!"))
+        plan = plan_arguments(call, method) if call is not None else ArgumentPlan()
+        if call is None and method.result_attr:
+            plan.blockers.append(f"{'.'.join(method.resource)}.{method.method}() returns a response object in 1.x; "
+                                 f"call it and read .{method.result_attr} to get what this function returned")
+        if plan.client_options and isinstance(strategy, ModuleClientStrategy):
+            plan.blockers.append("per-call credentials need an explicit client: create OpenAI(api_key=...) "
+                                 "and call it instead of the module-level client")
+        if plan.blockers:
+            for problem in plan.blockers:
+                ctx.todo(ref.node, RULE, problem)
             return
-        if client_options and isinstance(strategy, ModuleClientStrategy):
-            ctx.todo(ref.node, RULE, "per-call credentials need an explicit client: create OpenAI(api_key=...) "
-                                     "and call it instead of the module-level client")
-            return
-        module_name = _module_name(ctx, ref)
         if isinstance(strategy, ModuleClientStrategy):
-            strategy.module_name = module_name
+            strategy.module_name = _module_name(ctx, ref)
         callee = strategy.callee(method)
         if callee is None:
             ctx.todo(ref.node, RULE, "async calls need an AsyncOpenAI client, and the configuration of this file "
@@ -81,26 +116,164 @@ class ResourceCalls(Rule):
             return
         if isinstance(strategy, ModuleClientStrategy):
             ctx.needs_openai_module = True
-        if client_options:
-            owner = callee
-            for _ in range(len(method.resource) + 1):
-                assert isinstance(owner, cst.Attribute)
-                owner = owner.value
-            with_options = cst.Call(func=cst.Attribute(value=owner, attr=cst.Name("with_options")), args=client_options)
-            callee = _rebase(callee, len(method.resource) + 1, with_options)
-        for problem in problems:
+        for problem in plan.problems:
             ctx.todo(ref.node, RULE, problem)
         ctx.consume(ref)
         ctx.edits.replace_with(ref.node, callee)
-        if call is not None:
-            ctx.migrated_calls[call] = method
-            ctx.edits.replace(call, _fix_arguments(method))
-        else:
+        if call is None:
             ctx.migrated_calls[ref.node] = method
+            return
+        ctx.migrated_calls[call] = method
+        ctx.edits.replace(call, lambda updated: _rewrite_call(updated, plan, method))
+        if method.result_attr:
+            attr = method.result_attr
+            ctx.edits.replace(call, lambda updated: cst.Attribute(value=updated, attr=cst.Name(attr)))
+
+    def _flag_unmigrated_imports(self, ctx: MigrationContext) -> None:
+        """``from openai.embeddings_utils import ...`` fails at import time in 1.x: say so where it stands."""
+        for scope in {id(s): s for s in ctx.analysis.scope_of_node.values()}.values():
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    parts = (binding.target or "").split(".")
+                    if binding.kind != "import" or len(parts) < 2 or parts[0] != "openai":
+                        continue
+                    if isinstance(binding.node, cst.ImportFrom) and parts[1] in UNMIGRATED_MODULE_ATTRIBUTES:
+                        ctx.todo(binding.node, RULE, UNMIGRATED_MODULE_ATTRIBUTES[parts[1]])
+                    elif isinstance(binding.node, cst.ImportFrom) and parts[1] in UNMIGRATED_RESOURCES:
+                        ctx.todo(binding.node, RULE, f"openai.{parts[1]}: {UNMIGRATED_RESOURCES[parts[1]]}")
 
 
-def _first(methods: dict) -> MethodMap:
-    return next(iter(methods.values()))
+def plan_arguments(call: cst.Call, method: MethodMap) -> ArgumentPlan:
+    plan = ArgumentPlan()
+    engine = method.resource in ENGINE_RESOURCES
+    renames = dict(method.renames)
+    keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+    positional_index = 0
+    for index, arg in enumerate(call.args):
+        if arg.star == "*":
+            plan.blockers.append("*args are not accepted by 1.x methods (keyword-only); pass keywords")
+            continue
+        if arg.star == "**":
+            plan.problems.append("check that the ** arguments hold no 0.28-only keys (engine, deployment_id, "
+                                 "request_timeout, api_key, api_base, organization, headers): 1.x rejects them")
+            continue
+        if arg.keyword is None:
+            if positional_index >= len(method.positional):
+                plan.blockers.append("this 0.28 call passes more positional arguments than 1.x accepts; "
+                                     "pass them as keywords")
+                continue
+            name = method.positional[positional_index]
+            if positional_index >= method.keep_positional:
+                plan.keywords[index] = name
+            positional_index += 1
+            continue
+        name = arg.keyword.value
+        if name in renames:
+            plan.keywords[index] = renames[name]
+        elif name in KWARG_CLIENT_OPTIONS:
+            plan.client_options.append((KWARG_CLIENT_OPTIONS[name], index))
+            plan.dropped.append(index)
+        elif name in KWARG_UNSUPPORTED:
+            plan.blockers.append(KWARG_UNSUPPORTED[name])
+        elif name in KWARG_DROPPED:
+            plan.dropped.append(index)
+            plan.problems.append(KWARG_DROPPED[name])
+        elif name in KWARG_MODEL_ALIASES:
+            if "model" in keywords:
+                plan.blockers.append(f"{name}= and model= are both given; 1.x selects the model only with model=")
+            plan.keywords[index] = "model"
+        elif name in LEAKED_OPTIONS and not engine:
+            _leak(plan, method, name, index)
+        elif name in KWARG_RENAMES and engine:
+            plan.keywords[index] = KWARG_RENAMES[name]
+        elif name == "starting_after" and method.resource == ("fine_tuning", "jobs") and method.method == "list":
+            _leak(plan, method, name, index)
+            plan.problems.append("0.28 sent starting_after= as it is, and the API pages with after=: "
+                                 "use after= to actually get the next page")
+    if len([k for k in KWARG_MODEL_ALIASES if k in keywords]) > 1:
+        plan.blockers.append("engine= and deployment_id= are both given; keep one as model=")
+    if method.raw_file:
+        data = next((i for i, k in plan.keywords.items() if k == "file"), None)
+        filename = next((i for i, k in plan.keywords.items() if k == "filename"), None)
+        for index, arg in enumerate(call.args):
+            if arg.keyword is not None and arg.keyword.value == "file":
+                data = index
+            if arg.keyword is not None and arg.keyword.value == "filename":
+                filename = index
+        if data is None or filename is None:
+            plan.blockers.append("pass file=(filename, data) to the 1.x method")
+        else:
+            plan.raw_file = (data, filename)
+    return plan
+
+
+def _leak(plan: ArgumentPlan, method: MethodMap, name: str, index: int) -> None:
+    """0.28 sent this option to the server as a request parameter: keep sending it."""
+    where = method.options_sent_as
+    if where is None:
+        plan.blockers.append(f"0.28 rejected {name}= on this method (TypeError); remove it")
+        return
+    target = "extra_query" if where == "query" else "extra_body"
+    plan.extra.setdefault(target, []).append((name, index))
+    plan.dropped.append(index)
+    if name in ("request_timeout", "timeout", "headers"):
+        plan.problems.append(f"0.28 sent {name}= to the server as a request {'parameter' if where == 'query' else 'field'} "
+                             f"here (it was never a client option for this method); kept in {target}, "
+                             f"use timeout=/extra_headers= if that was the intent")
+
+
+def _rewrite_call(updated: cst.CSTNode, plan: ArgumentPlan, method: MethodMap) -> cst.CSTNode:
+    assert isinstance(updated, cst.Call)
+    old_args = list(updated.args)
+    args: List[cst.Arg] = []
+    for index, arg in enumerate(old_args):
+        if index in plan.dropped:
+            continue
+        if plan.raw_file is not None and index == plan.raw_file[1]:
+            continue
+        if plan.raw_file is not None and index == plan.raw_file[0]:
+            filename = old_args[plan.raw_file[1]].value
+            value = cst.Tuple([cst.Element(filename, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                               cst.Element(arg.value)])
+            arg = arg.with_changes(value=value)
+        if index in plan.keywords:
+            arg = arg.with_changes(keyword=cst.Name(plan.keywords[index]),
+                                   equal=arg.equal if arg.keyword is not None else cst.AssignEqual(**_NO_SPACE))
+        args.append(arg)
+    for target, items in plan.extra.items():
+        pairs = [cst.DictElement(cst.SimpleString(f'"{key}"'), old_args[index].value,
+                                 comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if n < len(items) - 1
+                                 else cst.MaybeSentinel.DEFAULT)
+                 for n, (key, index) in enumerate(items)]
+        args.append(cst.Arg(keyword=cst.Name(target), value=cst.Dict(pairs), equal=cst.AssignEqual(**_NO_SPACE)))
+    args = _fix_commas(args, old_args)
+    new_call = updated.with_changes(args=args)
+    if plan.client_options:
+        owner = new_call.func
+        for _ in range(len(method.resource) + 1):
+            assert isinstance(owner, cst.Attribute)
+            owner = owner.value
+        options = [cst.Arg(keyword=cst.Name(option), value=old_args[index].value, equal=cst.AssignEqual(**_NO_SPACE))
+                   for option, index in plan.client_options]
+        options = _fix_commas(options, [])
+        with_options = cst.Call(func=cst.Attribute(value=owner, attr=cst.Name("with_options")), args=options)
+        new_call = new_call.with_changes(func=_rebase(new_call.func, len(method.resource) + 1, with_options))
+    return new_call
+
+
+def _fix_commas(args: List[cst.Arg], original: List[cst.Arg]) -> List[cst.Arg]:
+    """Every argument but the last has a comma; the last keeps the original call's trailing comma."""
+    fixed = []
+    for i, arg in enumerate(args):
+        last = i == len(args) - 1
+        if last:
+            comma = original[-1].comma if original else cst.MaybeSentinel.DEFAULT
+            fixed.append(arg.with_changes(comma=comma))
+        elif arg.comma is cst.MaybeSentinel.DEFAULT:
+            fixed.append(arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+        else:
+            fixed.append(arg)
+    return fixed
 
 
 def _module_name(ctx: MigrationContext, ref: OpenAIRef) -> str:
@@ -117,65 +290,3 @@ def _rebase(callee: cst.BaseExpression, depth: int, new_base: cst.BaseExpression
     if depth == 1:
         return callee.with_changes(value=new_base)
     return callee.with_changes(value=_rebase(callee.value, depth - 1, new_base))
-
-
-def _check_arguments(call: cst.Call, method: MethodMap):
-    """Problems (a leading ``!`` means: do not migrate) and the with_options arguments."""
-    problems: List[str] = []
-    options: List[cst.Arg] = []
-    keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
-    positional = [arg for arg in call.args if arg.keyword is None and arg.star == ""]
-    if len(positional) > len(method.positional):
-        problems.append("!positional arguments to this 0.28 call are not supported by 1.x (keyword-only); "
-                        "pass them as keywords")
-    for arg in call.args:
-        if arg.star == "**":
-            problems.append("check that the ** arguments hold no 0.28-only keys (engine, deployment_id, "
-                            "request_timeout, api_key, api_base, organization, headers): 1.x rejects them")
-        elif arg.star == "*":
-            problems.append("!*args are not accepted by 1.x methods (keyword-only); pass keywords")
-        if arg.keyword is None:
-            continue
-        name = arg.keyword.value
-        if name in KWARG_UNSUPPORTED:
-            problems.append("!" + KWARG_UNSUPPORTED[name])
-        elif name in KWARG_CLIENT_OPTIONS:
-            options.append(arg.with_changes(keyword=cst.Name(KWARG_CLIENT_OPTIONS[name]), comma=cst.MaybeSentinel.DEFAULT))
-        elif name in KWARG_MODEL_ALIASES and "model" in keywords:
-            problems.append(f"!{name}= and model= are both given; 1.x selects the model only with model=")
-    aliases = [k for k in KWARG_MODEL_ALIASES if k in keywords]
-    if len(aliases) > 1:
-        problems.append("!engine= and deployment_id= are both given; keep one as model=")
-    return problems, options
-
-
-def _fix_arguments(method: MethodMap):
-    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
-        assert isinstance(updated, cst.Call)
-        args: List[cst.Arg] = []
-        positional_index = 0
-        for arg in updated.args:
-            if arg.keyword is None and arg.star == "" and positional_index < len(method.positional):
-                args.append(arg.with_changes(keyword=cst.Name(method.positional[positional_index]),
-                                             equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
-                                                                   whitespace_after=cst.SimpleWhitespace(""))))
-                positional_index += 1
-                continue
-            name = arg.keyword.value if arg.keyword is not None else None
-            if name in KWARG_CLIENT_OPTIONS:
-                continue
-            if name in KWARG_RENAMES:
-                arg = arg.with_changes(keyword=cst.Name(KWARG_RENAMES[name]))
-            elif name in KWARG_MODEL_ALIASES:
-                arg = arg.with_changes(keyword=cst.Name("model"))
-            args.append(arg)
-        if len(args) != len(updated.args) and args:
-            # removing the last argument must not leave a dangling comma where there was none
-            last_original = updated.args[-1]
-            args[-1] = args[-1].with_changes(comma=last_original.comma)
-        return updated.with_changes(args=args)
-
-    return rewrite
-
-
-__all__ = ["ResourceCalls", "InstanceClientStrategy"]
