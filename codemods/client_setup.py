@@ -13,7 +13,7 @@ client without changing when it is read, so such files keep the 1.x module-level
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import libcst as cst
 
@@ -134,34 +134,27 @@ class ClientSetup(Rule):
     def _create_clients(self, ctx: MigrationContext) -> None:
         strategy = ctx.strategy
         assert isinstance(strategy, InstanceClientStrategy)
-        kwargs: dict = {}
+        settings = ClientSettings(ctx)
         last_line: Optional[cst.CSTNode] = None
         for item in self.sets:
-            if item.attr in CONFIG_MANUAL:
-                ctx.todo(item.assign, RULE, f"openai.{item.attr} is ignored by openai 1.x: {CONFIG_MANUAL[item.attr]}")
-                continue
-            ctx.consume(item.ref)
-            ctx.edits.remove_statement(item.assign)
-            if item.attr in CONFIG_TO_CLIENT_KWARG:
-                kwargs[CONFIG_TO_CLIENT_KWARG[item.attr]] = item.assign.value
-            last_line = item.line
-        wanted = [(strategy.uses_sync, strategy.sync_name, "OpenAI"), (strategy.uses_async, strategy.async_name, "AsyncOpenAI")]
+            if settings.take(item):
+                ctx.consume(item.ref)
+                ctx.edits.remove_statement(item.assign)
+                last_line = item.line
+        settings.complete()
+        wanted = [(strategy.uses_sync, strategy.sync_name, False), (strategy.uses_async, strategy.async_name, True)]
         statements = []
-        for used, variable, cls in wanted:
+        for used, variable, is_async in wanted:
             if not used:
                 continue
+            cls = settings.class_name(is_async)
             ctx.needed_imports.add((cls, None))
-            args = [
-                cst.Arg(keyword=cst.Name(key), value=value, equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-                for key, value in kwargs.items()
-            ]
-            call = cst.Call(func=cst.Name(cls), args=args)
-            statements.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(variable))], call)]))
+            statements.append(_client_statement(ctx.module, variable, cls,
+                                                [(key, build(is_async)) for key, build in settings.kwargs]))
         if not statements:
             return
-        if len(statements) == 2 and not all(_repeatable(value) for value in kwargs.values()):
-            ctx.todo(statements and self.sets[-1].assign, RULE,
+        if len(statements) == 2 and not all(_repeatable(value) for value in settings.value_list):
+            ctx.todo(self.sets[-1].assign, RULE,
                      "both OpenAI and AsyncOpenAI evaluate the same settings; store the value in a variable "
                      "first if evaluating it twice is a problem")
         anchor = last_line if last_line is not None else _default_anchor(ctx)
@@ -171,6 +164,130 @@ class ClientSetup(Rule):
             ctx.edits.insert_statements(ctx.module.body[0], statements, after=False)
         else:
             ctx.edits.insert_statements(anchor, statements, after=True)
+
+
+_NO_SPACE = dict(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+_AZURE_TYPES = ("azure", "azure_ad", "azuread")
+_OPENAI_TYPES = ("open_ai", "openai")
+_AZURE_DEFAULT_VERSION = "2023-05-15"  # what 0.28 used when api_type was azure and no api_version was set
+
+
+class ClientSettings:
+    """Turns the straight-line module settings of one file into client class and keyword arguments."""
+
+    def __init__(self, ctx: MigrationContext) -> None:
+        self.ctx = ctx
+        self.azure: Optional[str] = None  # "azure" or "azure_ad" when api_type says so
+        self.values: dict = {}  # 0.28 setting -> value expression (last assignment wins, as in 0.28)
+        self.kwargs: List[Tuple[str, Callable[[bool], cst.BaseExpression]]] = []
+
+    def take(self, item: "ConfigSet") -> bool:
+        """Record one ``openai.<attr> = value``; False keeps the statement (it gets a TODO)."""
+        ctx, attr, value = self.ctx, item.attr, item.assign.value
+        if attr == "api_type":
+            literal = (string_value(value) or "").lower()
+            if literal in _AZURE_TYPES:
+                self.azure = "azure" if literal == "azure" else "azure_ad"
+                return True
+            if literal in _OPENAI_TYPES:
+                return True
+            ctx.todo(item.assign, RULE, "api_type is chosen at run time: create AzureOpenAI(azure_endpoint=..., "
+                                        "api_version=..., api_key=...) for Azure and OpenAI(...) otherwise")
+            return False
+        if attr in CONFIG_NOOPS:
+            return True
+        if attr == "debug":
+            if isinstance(value, cst.Name) and value.value in ("True", "False"):
+                self.values["debug"] = value
+                return True
+        elif attr in ("api_key", "organization", "api_base", "api_version", "proxy", "api_key_path"):
+            if attr == "proxy" and isinstance(value, cst.Dict):
+                ctx.todo(item.assign, RULE, "a per-scheme proxy dict: pass http_client=openai.DefaultHttpxClient("
+                                            "mounts=...) to the client, with one transport per scheme")
+                return False
+            self.values[attr] = value
+            return True
+        ctx.todo(item.assign, RULE, f"openai.{attr} is ignored by openai 1.x: {CONFIG_MANUAL[attr]}")
+        return False
+
+    def complete(self) -> None:
+        values, ctx = self.values, self.ctx
+        if self.azure:
+            endpoint = values.get("api_base") or self._env("OPENAI_API_BASE")
+            self._add("azure_endpoint", endpoint)
+            self._add("api_version", values.get("api_version") or cst.SimpleString(f'"{_AZURE_DEFAULT_VERSION}"'))
+            key = values.get("api_key") or (self._read_key_file() if "api_key_path" in values else None) \
+                or self._env("OPENAI_API_KEY")
+            self._add("azure_ad_token" if self.azure == "azure_ad" else "api_key", key)
+        else:
+            if "api_key" in values:
+                self._add("api_key", values["api_key"])
+            elif "api_key_path" in values:
+                self._add("api_key", self._read_key_file())
+            if "api_base" in values:
+                self._add("base_url", values["api_base"])
+            if "api_version" in values:
+                headers = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Version"'), values["api_version"])])
+                self._add("default_headers", headers)
+        if "organization" in values:
+            self._add("organization", values["organization"])
+        if "proxy" in values:
+            proxy = values["proxy"]
+            ctx.needed_imports.add(("DefaultHttpxClient", None))
+            self.kwargs.append(("http_client", lambda is_async: _http_client(ctx, proxy, is_async)))
+        if isinstance(values.get("debug"), cst.Name) and values["debug"].value == "True":
+            debug = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Debug"'), cst.SimpleString('"true"'))])
+            self._add("default_headers", debug)
+
+    def class_name(self, is_async: bool) -> str:
+        base = "AzureOpenAI" if self.azure else "OpenAI"
+        return "Async" + base if is_async else base
+
+    def _add(self, key: str, value: cst.BaseExpression) -> None:
+        self.kwargs.append((key, lambda is_async, value=value: value))
+
+    def _env(self, name: str) -> cst.BaseExpression:
+        """``os.environ.get(NAME)``: 0.28 read this variable, and 1.x reads another one."""
+        self.ctx.needed_modules.add("os")
+        return cst.parse_expression(f'os.environ.get("{name}")')
+
+    def _read_key_file(self) -> cst.BaseExpression:
+        """0.28 read api_key_path on every request; read it once when the client is created."""
+        self.ctx.needed_modules.add("pathlib")
+        path = self.values["api_key_path"]
+        return cst.Call(func=cst.Attribute(
+            value=cst.Call(func=cst.Attribute(value=cst.Call(func=cst.parse_expression("pathlib.Path"),
+                                                             args=[cst.Arg(path)]),
+                                              attr=cst.Name("read_text"))),
+            attr=cst.Name("strip")))
+
+    @property
+    def value_list(self):
+        return list(self.values.values())
+
+
+_LINE_LIMIT = 100
+
+
+def _client_statement(module: cst.Module, variable: str, cls: str, kwargs) -> cst.SimpleStatementLine:
+    """``client = OpenAI(k=v, ...)``, one argument per line when it would not fit on one."""
+    rendered = [f"{key}={module.code_for_node(value)}" for key, value in kwargs]
+    one_line = f"{variable} = {cls}({', '.join(rendered)})"
+    if len(one_line) <= _LINE_LIMIT or len(kwargs) < 2 or any("\n" in r for r in rendered):
+        text = one_line + module.default_newline
+    else:
+        indent, newline = module.default_indent, module.default_newline
+        text = f"{variable} = {cls}({newline}" + "".join(f"{indent}{r},{newline}" for r in rendered) + f"){newline}"
+    statement = cst.parse_statement(text, config=module.config_for_parsing)
+    assert isinstance(statement, cst.SimpleStatementLine)
+    return statement
+
+
+def _http_client(ctx: MigrationContext, proxy: cst.BaseExpression, is_async: bool) -> cst.BaseExpression:
+    name = "DefaultAsyncHttpxClient" if is_async else "DefaultHttpxClient"
+    ctx.needed_imports.add((name, None))
+    return cst.Call(func=cst.Name(name), args=[cst.Arg(keyword=cst.Name("proxy"), value=proxy,
+                                                        equal=cst.AssignEqual(**_NO_SPACE))])
 
 
 def _client_attr(attr: str) -> str:

@@ -43,6 +43,8 @@ class MigrationContext:
     needs_openai_module: bool = False
     # local names of openai imports that rewritten code spells (e.g. an alias ``oa``)
     kept_names: Set[str] = field(default_factory=set)
+    # standard-library modules the new code uses (``import os``)
+    needed_modules: Set[str] = field(default_factory=set)
 
     def todo(self, node: cst.CSTNode, rule: str, message: str) -> None:
         self.edits.add_todo(node, message)

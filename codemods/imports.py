@@ -20,6 +20,36 @@ _EQ = dict(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.Simp
 
 
 def fix_imports(ctx: MigrationContext) -> None:
+    _fix_openai_imports(ctx)
+    _add_modules(ctx)
+
+
+def _add_modules(ctx: MigrationContext) -> None:
+    """``import os`` / ``import pathlib`` for new code, unless the module already binds the name."""
+    scope = ctx.analysis.module_scope
+    missing = sorted(name for name in ctx.needed_modules
+                     if not any(b.kind == "import" and b.target == name for b in scope.bindings.get(name, ())))
+    if not missing:
+        return
+    lines = [cst.SimpleStatementLine([cst.Import(names=[cst.ImportAlias(cst.Name(name))])]) for name in missing]
+    first_import = next((s for s in ctx.module.body if isinstance(s, cst.SimpleStatementLine)
+                         and any(isinstance(x, (cst.Import, cst.ImportFrom)) and not _is_future(x) for x in s.body)),
+                        None)
+    if first_import is not None:  # standard library first, as isort would have it
+        ctx.edits.insert_statements(first_import, lines, after=False, first=True)
+        return
+    anchor = _top_anchor(ctx)
+    if anchor is None:
+        ctx.edits.insert_statements(ctx.module.body[0], lines, after=False)
+    else:
+        ctx.edits.insert_statements(anchor, lines, after=True, first=True)
+
+
+def _is_future(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.ImportFrom) and isinstance(node.module, cst.Name) and node.module.value == "__future__"
+
+
+def _fix_openai_imports(ctx: MigrationContext) -> None:
     analysis = ctx.analysis
     statements: List[cst.CSTNode] = []
     for scope in {id(s): s for s in analysis.scope_of_node.values()}.values():
