@@ -69,6 +69,7 @@ class Binding:
     node: cst.CSTNode  # the statement or node that binds
     value: Optional[cst.BaseExpression] = None  # right-hand side / iterable, when known
     target: Optional[str] = None  # for imports: the qualified name bound, e.g. "openai.error"
+    index: Tuple[int, ...] = ()  # for "unpack": the position in the unpacked (nested) tuple
 
 
 @dataclass
@@ -366,17 +367,31 @@ class ModuleAnalysis:
             scope.bind(target.value, Binding(kind, statement or parent, value))
         elif isinstance(target, (cst.Tuple, cst.List)):
             self._mark(target, parent)
-            for element in target.elements:
-                self._mark(element, target)
-                inner = element.value
-                if isinstance(element, cst.StarredElement):
-                    self._mark(inner, element)
-                self._bind_target(inner, element, scope, "other", None, statement)
+            self._bind_elements(target, parent, scope, kind, value, statement, ())
+
         elif isinstance(target, cst.StarredElement):
             self._mark(target, parent)
             self._bind_target(target.value, target, scope, "other", None, statement)
         else:  # attribute or subscript target: its parts are loads
             self._visit(target, parent, scope)
+
+    def _bind_elements(self, target, parent, scope, kind, value, statement, path: Tuple[int, ...]) -> None:
+        starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
+        for position, element in enumerate(target.elements):
+            self._mark(element, target)
+            inner = element.value
+            if isinstance(element, cst.StarredElement):
+                self._mark(inner, element)
+            if kind == "for" and not starred and isinstance(inner, cst.Name):
+                # ``for a, b in zip(x, y)`` / ``enumerate(x)``: remember where each name comes from
+                self._mark(inner, element)
+                self.name_scope[inner] = scope
+                scope.bind(inner.value, Binding("unpack", statement or parent, value, index=(*path, position)))
+            elif kind == "for" and not starred and isinstance(inner, (cst.Tuple, cst.List)):
+                self._mark(inner, element)
+                self._bind_elements(inner, element, scope, kind, value, statement, (*path, position))
+            else:
+                self._bind_target(inner, element, scope, "other", None, statement)
 
     # ------------------------------------------------------------------ queries
     def scope_of(self, node: cst.CSTNode) -> Scope:

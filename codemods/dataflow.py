@@ -15,7 +15,7 @@ know), or ``stream`` (what ``create(stream=True)`` returns).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -106,6 +106,8 @@ class ResponseFlow:
                 tracked = self.track(binding.value)
             elif binding.kind == "for" and binding.value is not None:
                 tracked = self.iterated(binding.value)
+            elif binding.kind == "unpack" and binding.value is not None:
+                tracked = self._unpacked(binding.value, binding.index)
             elif binding.kind in ("def", "class", "annotation"):
                 continue
             else:
@@ -131,6 +133,20 @@ class ResponseFlow:
             return Tracked(OBJECT, whole=True)  # chunks
         if tracked.shape == LIST:
             return Tracked(OBJECT)
+        return None
+
+    def _unpacked(self, iterable: cst.CSTNode, path: Tuple[int, ...]) -> Optional[Tracked]:
+        """What sits at ``path`` in the tuples ``for a, (b, c) in <iterable>`` unpacks: zip() and enumerate()."""
+        if not path:
+            return self.iterated(iterable)
+        if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)):
+            return None
+        args = [arg for arg in iterable.args if arg.keyword is None and not arg.star]
+        name, index = iterable.func.value, path[0]
+        if name == "zip" and index < len(args):
+            return self._unpacked(args[index].value, path[1:])
+        if name == "enumerate" and index == 1 and args:
+            return self._unpacked(args[0].value, path[1:])
         return None
 
     def _subscript(self, node: cst.Subscript) -> Optional[Tracked]:
