@@ -36,6 +36,14 @@ def _is_legacy(qualname: str) -> bool:
     return parts[1] in RESOURCE_METHODS or parts[1] in UNMIGRATED_RESOURCES or parts[1] in LEGACY_ONLY_MODULE_ATTRIBUTES
 
 
+def _uses_foreign_openai(analysis: ModuleAnalysis) -> bool:
+    for name, _ in analysis.foreign_openai_names():
+        parent = analysis.parents.get(name)
+        if isinstance(parent, cst.Attribute) and _is_legacy(f"openai.{parent.attr.value}"):
+            return True
+    return False
+
+
 def _string_text(node: cst.SimpleString) -> str:
     value = node.evaluated_value
     return value if isinstance(value, str) else ""
@@ -45,7 +53,8 @@ def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, Li
     """Migrate one module. Returns the new module (the same object when nothing changed)."""
     analysis = ModuleAnalysis(module)
     if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs) and not any(
-            _is_legacy(_string_text(node)) for node in analysis.strings):
+            _is_legacy(_string_text(node)) for node in analysis.strings) and not analysis.openai_star_imports \
+            and not _uses_foreign_openai(analysis):
         return module, []  # no 0.28 API here (perhaps already 1.x code): nothing to do
     ctx = MigrationContext(module=module, analysis=analysis, edits=Edits(analysis), options=options)
     rules = [rule() for rule in RULES]

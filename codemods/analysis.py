@@ -146,6 +146,7 @@ class ModuleAnalysis:
         self.subscripts: List[cst.Subscript] = []
         self.comparisons: List[cst.Comparison] = []
         self.strings: List[cst.SimpleString] = []
+        self.openai_star_imports: List[cst.ImportFrom] = []
         self.module_scope = Scope(module, "module", None)
         self.scope_of_node[module] = self.module_scope
         self._walk_body(module, self.module_scope)
@@ -274,6 +275,8 @@ class ModuleAnalysis:
     def _on_import_from(self, node: cst.ImportFrom, scope: Scope) -> None:
         module = _dotted(node.module) if node.module is not None and not node.relative else None
         if isinstance(node.names, cst.ImportStar):
+            if module is not None and module.split(".")[0] == "openai":
+                self.openai_star_imports.append(node)
             return
         for alias in node.names:
             self._mark(alias, node)
@@ -474,6 +477,24 @@ class ModuleAnalysis:
                         break
                 refs.append(OpenAIRef(node, qualname, name, self.name_scope[name]))
         return refs
+
+    def foreign_openai_names(self) -> List[Tuple[cst.Name, str]]:
+        """Names bound by importing ``openai`` from another module (``from app.llm import openai``)."""
+        locals_ = {name for bindings in self._all_bindings() for name, items in bindings.items()
+                   if any(b.kind == "import" and (b.target or "").endswith(".openai")
+                          and not (b.target or "").startswith("openai") for b in items)}
+        found = []
+        for local in sorted(locals_):
+            for name in self.names_by_value.get(local, ()):
+                bound = self.bindings_of(name)
+                if bound is None:
+                    continue
+                targets = {b.target for b in bound[1] if b.kind == "import"}
+                if len(targets) == 1:
+                    target = targets.pop() or ""
+                    if target.endswith(".openai") and not target.startswith("openai"):
+                        found.append((name, target[: -len(".openai")]))
+        return found
 
     def _all_bindings(self) -> Iterator[Dict[str, List[Binding]]]:
         seen = set()

@@ -71,6 +71,7 @@ RESOURCE_METHODS: Dict[str, Dict[str, MethodMap]] = {
     "Moderation": _both(("moderations",), "create", "create", positional=("input", "model")),
     "Model": _merge(
         _both(_MODELS, "list", "list", options_sent_as="query"),
+        {"auto_paging_iter": MethodMap(_MODELS, "list", options_sent_as="query")},
         _both(_MODELS, "retrieve", "retrieve", positional=("model",), keep_positional=1, renames=(("id", "model"),),
               options_sent_as="query"),
         _both(_MODELS, "delete", "delete", positional=("model",), keep_positional=1, renames=(("sid", "model"),),
@@ -79,6 +80,7 @@ RESOURCE_METHODS: Dict[str, Dict[str, MethodMap]] = {
     "File": _merge(
         _both(_FILES, "create", "create", positional=("file", "purpose")),
         _both(_FILES, "list", "list", options_sent_as="query"),
+        {"auto_paging_iter": MethodMap(_FILES, "list", options_sent_as="query")},
         _both(_FILES, "retrieve", "retrieve", positional=("file_id",), keep_positional=1, renames=(("id", "file_id"),),
               options_sent_as="query"),
         _both(_FILES, "delete", "delete", positional=("file_id",), keep_positional=1, renames=(("sid", "file_id"),),
@@ -91,6 +93,7 @@ RESOURCE_METHODS: Dict[str, Dict[str, MethodMap]] = {
     "FineTuningJob": _merge(
         _both(_JOBS, "create", "create", options_sent_as="body"),
         _both(_JOBS, "list", "list", options_sent_as="query"),
+        {"auto_paging_iter": MethodMap(_JOBS, "list", options_sent_as="query")},
         _both(_JOBS, "retrieve", "retrieve", positional=("fine_tuning_job_id",), keep_positional=1,
               renames=(("id", "fine_tuning_job_id"),), options_sent_as="query"),
         _both(_JOBS, "cancel", "cancel", positional=("fine_tuning_job_id",), keep_positional=1,
@@ -100,6 +103,10 @@ RESOURCE_METHODS: Dict[str, Dict[str, MethodMap]] = {
     ),
 }
 
+# Methods whose 1.x result is a page: iterating it yields the items (all pages), as 0.28's
+# auto_paging_iter() did.
+PAGED_METHODS = {("models", "list"), ("files", "list"), ("fine_tuning", "jobs", "list"),
+                 ("fine_tuning", "jobs", "list_events")}
 # Methods whose result is a streamed iterator when called with stream=True.
 STREAMING_METHODS = {("chat", "completions", "create"), ("completions", "create")}
 
@@ -225,6 +232,27 @@ class ErrorMap:
     names: Tuple[str, ...]
     note: Optional[str] = None  # a TODO to leave where no faithful mapping exists
 
+
+# 0.28 errors raised for an HTTP status (1.x: APIStatusError subclasses, with .status_code/.response).
+STATUS_ERRORS = ("InvalidRequestError", "AuthenticationError", "PermissionError", "RateLimitError",
+                 "ServiceUnavailableError", "TryAgain", "APIError")
+# Attributes of a caught 0.28 error -> the 1.x spelling (None: no faithful equivalent, TODO says what to use).
+ERROR_ATTRIBUTES: Dict[str, Optional[str]] = {
+    "http_status": "status_code",
+    "headers": "response.headers",
+    "user_message": None,
+    "json_body": None,
+    "http_body": None,
+    "error": None,
+}
+ERROR_ATTRIBUTE_NOTES: Dict[str, str] = {
+    "user_message": "e.user_message is gone: the server's message is e.body['message'] (e.message adds "
+    "'Error code: N - ')",
+    "json_body": "e.json_body is gone: e.body holds the error object ({'message', 'type', 'param', 'code'}), "
+    "without the outer {'error': ...}",
+    "http_body": "e.http_body is gone: use e.response.text",
+    "error": "e.error is gone: use e.body, e.code, e.param and e.type",
+}
 
 # openai.error.<Name> (0.28) -> openai.<Name> (1.x). Status-code mapping per api-map.md §3.
 ERRORS: Dict[str, ErrorMap] = {

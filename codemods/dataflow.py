@@ -83,6 +83,8 @@ class ResponseFlow:
         return None
 
     def _api_result(self, call: cst.Call, method: MethodMap) -> Tracked:
+        if method.method == "list" and self._called_as(call) == "auto_paging_iter":
+            return Tracked(LIST)  # Class.auto_paging_iter(): iterating yields the items
         stream = keyword_arg(call, "stream")
         key = (*method.resource, method.method)
         if stream is not None and key in STREAMING_METHODS:
@@ -92,6 +94,10 @@ class ResponseFlow:
             if not (isinstance(value, cst.Name) and value.value == "False"):
                 return Tracked(OBJECT, whole=True, maybe_stream=True)
         return Tracked(OBJECT, whole=True)
+
+    def _called_as(self, call: cst.Call) -> Optional[str]:
+        func = call.func
+        return func.attr.value if isinstance(func, cst.Attribute) else None
 
     def _name(self, name: cst.Name) -> Optional[Tracked]:
         found = self.analysis.bindings_of(name)
@@ -166,6 +172,9 @@ class ResponseFlow:
     def _call(self, call: cst.Call) -> Optional[Tracked]:
         func = call.func
         if isinstance(func, cst.Attribute):
+            if func.attr.value == "auto_paging_iter" and not call.args:
+                base = self.track(func.value)
+                return Tracked(LIST) if base is not None and base.whole else None
             if func.attr.value == "get" and call.args:
                 if len(call.args) > 1 and is_container_literal(call.args[1].value):
                     return None  # ``.get("usage", {})`` may be a plain dict: not followed

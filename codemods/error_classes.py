@@ -11,12 +11,12 @@ stand (``raise``, a base class), the code is kept and a TODO says what to do.
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List, Optional
 
 import libcst as cst
 
 from .analysis import OpenAIRef
-from .api_table import ERRORS
+from .api_table import ERROR_ATTRIBUTE_NOTES, ERROR_ATTRIBUTES, ERRORS, STATUS_ERRORS
 from .base import Rule
 from .context import MigrationContext
 from .strategy import dotted
@@ -36,6 +36,7 @@ class ErrorClasses(Rule):
         legacy_file = any(ref.qualname.startswith("openai.error") for ref in ctx.analysis.openai_refs) or bool(
             ctx.migrated_calls)
         tuple_rewrites = {}
+        handled: Dict[cst.CSTNode, List[str]] = {}  # except handler -> the 0.28 error names it catches
         for ref in ctx.analysis.openai_refs:
             parts = ref.qualname.split(".")
             if len(parts) == 3 and parts[1] == "error":
@@ -48,6 +49,9 @@ class ErrorClasses(Rule):
             mapping = ERRORS.get(name)
             if mapping is None:
                 continue
+            handler = _handler_of(ctx, ref.node)
+            if handler is not None:
+                handled.setdefault(handler, []).append(name)
             if not mapping.names:
                 ctx.todo(ref.node, RULE, mapping.note or f"openai.error.{name} has no 1.x counterpart")
                 continue
@@ -68,6 +72,34 @@ class ErrorClasses(Rule):
                                          "use the class that matches the failure you handle here")
         for sequence, expansions in tuple_rewrites.items():
             ctx.edits.replace(sequence, _expand(sequence, expansions))
+        self._error_attributes(ctx, handled)
+
+    def _error_attributes(self, ctx: MigrationContext, handled: Dict[cst.CSTNode, List[str]]) -> None:
+        """``except openai.error.X as e: e.http_status`` -> ``e.status_code`` where 1.x has it."""
+        analysis = ctx.analysis
+        for handler, names in handled.items():
+            assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
+            if handler.name is None or not isinstance(handler.name.name, cst.Name):
+                continue
+            variable = handler.name.name.value
+            status_only = all(name in STATUS_ERRORS for name in names)
+            for use in analysis.names_by_value.get(variable, ()):
+                if handler not in analysis.ancestors(use):
+                    continue  # another handler (or code) using the same name
+                parent = analysis.parents.get(use)
+                if not isinstance(parent, cst.Attribute) or parent.value is not use:
+                    continue
+                attr = parent.attr.value
+                if attr not in ERROR_ATTRIBUTES:
+                    continue
+                new = ERROR_ATTRIBUTES[attr]
+                if new is not None and status_only:
+                    ctx.edits.replace_with(parent, dotted(variable, *new.split(".")))
+                elif new is not None:
+                    ctx.todo(parent, RULE, f"e.{attr} only exists on HTTP status errors in 1.x "
+                                           f"(e.{new} on openai.APIStatusError); connection errors and timeouts lack it")
+                else:
+                    ctx.todo(parent, RULE, ERROR_ATTRIBUTE_NOTES[attr])
 
     def _spell(self, ctx: MigrationContext, ref: OpenAIRef, new: str) -> cst.BaseExpression:
         found = ctx.analysis.bindings_of(ref.root)
@@ -79,6 +111,16 @@ class ErrorClasses(Rule):
             return dotted(ref.root.value, new)
         ctx.needed_imports.add((new, None))
         return cst.Name(new)
+
+
+def _handler_of(ctx: MigrationContext, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The except handler whose type ``node`` is (or is an element of)."""
+    parent = ctx.analysis.parents.get(node)
+    if isinstance(parent, cst.Element):
+        parent = ctx.analysis.parents.get(ctx.analysis.parents.get(parent))
+    if isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
+        return parent
+    return None
 
 
 def _expand(original: cst.CSTNode, expansions: dict):

@@ -71,6 +71,16 @@ class ResourceCalls(Rule):
             elif resource in RESOURCE_METHODS:
                 self._resource(ctx, ref, parts)
         self._flag_unmigrated_imports(ctx)
+        for star in ctx.analysis.openai_star_imports:
+            ctx.todo(star, RULE, "names taken from a star import cannot be migrated: import the names you use "
+                                 "explicitly (or `import openai`) and run openai-migrate again")
+        for name, module in ctx.analysis.foreign_openai_names():
+            parent = ctx.analysis.parents.get(name)
+            if isinstance(parent, cst.Attribute) and (parent.attr.value in RESOURCE_METHODS
+                                                      or parent.attr.value in UNMIGRATED_RESOURCES
+                                                      or parent.attr.value == "error"):
+                ctx.todo(name, RULE, f"openai is imported from {module} here: import the package directly "
+                                     "(import openai) so openai-migrate can migrate these calls, then run it again")
 
     def _resource(self, ctx: MigrationContext, ref: OpenAIRef, parts: List[str]) -> None:
         resource = parts[1]

@@ -35,6 +35,7 @@ class ResponseAccess(Rule):
             self._subscript(ctx, flow, node)
         for call in ctx.analysis.calls:
             self._get_call(ctx, flow, call)
+            self._auto_paging(ctx, flow, call)
         for comparison in ctx.analysis.comparisons:
             self._membership(ctx, flow, comparison)
         self._iterations(ctx, flow)
@@ -97,6 +98,16 @@ class ResponseAccess(Rule):
 
         bare_ok = isinstance(ctx.analysis.parents.get(call), _LOOSE_PARENTS)
         ctx.edits.replace(call, rewrite)
+
+    def _auto_paging(self, ctx: MigrationContext, flow: ResponseFlow, call: cst.Call) -> None:
+        """``page.auto_paging_iter()`` -> ``page``: iterating a 1.x page walks every page."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "auto_paging_iter") or call.args:
+            return
+        base = flow.track(func.value)
+        if base is None or not base.whole:
+            return
+        ctx.edits.replace(call, lambda updated: updated.func.value)  # type: ignore[attr-defined]
 
     def _membership(self, ctx: MigrationContext, flow: ResponseFlow, node: cst.Comparison) -> None:
         if len(node.comparisons) != 1:

@@ -42,11 +42,18 @@ def _fresh(server):
     server.reset()
 
 
-def call(server, method, path, body=None, headers=None, raw=None, content_type="application/json"):
-    """(status, headers, body bytes) of one request to the fake server."""
+def call(server, method, path, body=None, headers=None, raw=None, content_type="application/json",
+         root=False, auth="Bearer sk-test"):
+    """(status, headers, body bytes) of one request to the fake server.
+
+    ``path`` is relative to ``base_url`` (``/v1``), or to the root with ``root=True``
+    (Azure paths). ``auth=None`` sends no Authorization header.
+    """
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(server.base_url + path, data=data, method=method)
-    request.add_header("Authorization", "Bearer sk-test")
+    url = (server.root_url.rstrip("/") if root else server.base_url) + path
+    request = urllib.request.Request(url, data=data, method=method)
+    if auth is not None:
+        request.add_header("Authorization", auth)
     if data is not None:
         request.add_header("Content-Type", content_type)
     for name, value in (headers or {}).items():
@@ -227,6 +234,112 @@ def test_upload_filenames_are_reduced_to_basenames(server):
     assert json.loads(payload)["text"].startswith("translate of speech.mp3")
 
 
+def test_cursor_pagination_of_job_events(server):
+    path = "/fine_tuning/jobs/ftjob-seed0001/events"
+    pages, after = [], None
+    while True:
+        query = "?limit=2" + (f"&after={after}" if after else "")
+        page = json.loads(call(server, "GET", path + query)[2])
+        pages.append(page)
+        if not page["has_more"]:
+            break
+        after = page["data"][-1]["id"]
+    assert [len(p["data"]) for p in pages] == [2, 2, 1]
+    assert [p["has_more"] for p in pages] == [True, True, False]
+    messages = [e["message"] for p in pages for e in p["data"]]
+    everything = json.loads(call(server, "GET", path)[2])
+    assert messages == [e["message"] for e in everything["data"]] and not everything["has_more"]
+    assert len(set(messages)) == 5
+    unknown = json.loads(call(server, "GET", path + "?after=ftevent-nope")[2])
+    assert unknown["data"] == [] and unknown["has_more"] is False
+
+
+AZURE_CHAT = "/openai/deployments/gpt35-deployment/chat/completions?api-version=2023-05-15"
+
+
+def test_azure_chat_is_answered_from_the_deployment(server):
+    messages = [{"role": "user", "content": "Hi Azure"}]
+    old_style = {"messages": messages, "temperature": 0.5}  # 0.28: no model in the body
+    new_style = dict(old_style, model="gpt35-deployment")  # 1.x: model = deployment
+    replies = []
+    for body, headers in ((old_style, {"api-key": "az-key"}),
+                          (new_style, {"api-key": "az-key"}),
+                          (dict(old_style, model="ignored"), {"api-key": "az-key"})):
+        status, _, payload = call(server, "POST", AZURE_CHAT, body, headers=headers, root=True, auth=None)
+        assert status == 200, payload
+        replies.append(json.loads(payload))
+    contents = [r["choices"][0]["message"]["content"] for r in replies]
+    assert contents[0] == contents[1] == contents[2] == chat_content(new_style, 0)
+    assert contents[0].startswith("gpt35-deployment|temperature=0.5|")
+    assert replies[0]["model"] == "gpt35-deployment"
+    canonical = server.canonical_requests()
+    assert canonical[0] == canonical[1]
+    assert canonical[0] == {"method": "POST", "path": "/openai/deployments/gpt35-deployment/chat/completions",
+                            "query": {"api-version": "2023-05-15"}, "body": old_style, "auth": "az-key",
+                            "organization": None, "auth_via": "api-key"}
+    assert server.requests[1].body["model"] == "gpt35-deployment"  # recorded as sent
+
+
+def test_azure_embeddings_audio_and_errors(server):
+    root = "/openai/deployments/ada-deployment/embeddings?api-version=2023-05-15"
+    status, _, payload = call(server, "POST", root, {"input": "x"}, root=True, auth=None,
+                              headers={"api-key": "k"})
+    assert status == 200 and json.loads(payload)["data"][0]["embedding"] == embedding_vector("x")
+    assert json.loads(payload)["model"] == "ada-deployment"
+    # 0.28 with the portal's trailing-slash endpoint asks for //openai/...
+    assert call(server, "POST", "/" + root, {"input": "x"}, root=True, headers={"api-key": "k"})[0] == 200
+    assert server.canonical_requests()[-1]["path"] == "/openai/deployments/ada-deployment/embeddings"
+    raw, content_type = _multipart({"response_format": "text"}, {"file": ("memo.wav", b"RIFF")})
+    status, _, payload = call(server, "POST", "/openai/deployments/whisper-dep/audio/transcriptions"
+                              "?api-version=2024-02-01", raw=raw, content_type=content_type, root=True)
+    assert status == 200 and payload.decode().startswith('transcribe of memo.wav sha=')
+    assert 'model="whisper-dep"' in payload.decode()
+    no_version = "/openai/deployments/ada-deployment/embeddings"
+    assert call(server, "POST", no_version, {"input": "x"}, root=True)[0] == 404
+    missing = "/openai/deployments/missing-model/embeddings?api-version=2023-05-15"
+    assert call(server, "POST", missing, {"input": "x"}, root=True)[0] == 404
+    assert call(server, "POST", root, {"input": "TRIGGER_400"}, root=True)[0] == 400
+    assert call(server, "POST", "/chat/completions", {"input": "x"}, root=True)[0] == 404  # no /v1 at root
+
+
+def test_auth_via_header_normalisation(server):
+    body = {"input": "x"}
+    path = "/openai/deployments/d/embeddings?api-version=2023-05-15"
+    call(server, "POST", path, body, root=True, auth=None, headers={"api-key": "K"})  # 0.28, 3.x
+    call(server, "POST", path, body, root=True, auth="Bearer K", headers={"api-key": "K"})  # 1.3.0
+    call(server, "POST", path, body, root=True, auth="Bearer K")  # OpenAI-style / Azure AD
+    call(server, "POST", path, body, root=True, auth="Bearer other", headers={"api-key": "K"})
+    first, both, bearer, mixed = server.canonical_requests()
+    assert first == both and first["auth"] == "K" and first["auth_via"] == "api-key"
+    assert bearer["auth"] == "K" and "auth_via" not in bearer and bearer != first
+    assert mixed["auth_via"] == "api-key+bearer"
+
+
+def test_engine_paths_canonicalise_to_model_paths(server):
+    body = {"prompt": "Tagline?", "max_tokens": 5}
+    status, _, via_engine = call(server, "POST", "/engines/text-davinci-003/completions", body)
+    assert status == 200
+    _, _, via_model = call(server, "POST", "/completions", dict(body, model="text-davinci-003"))
+    assert json.loads(via_engine)["choices"] == json.loads(via_model)["choices"]
+    _, _, chat_reply = call(server, "POST", "/engines/gpt-4/chat/completions",
+                            {"messages": [{"role": "user", "content": "Hi"}]})
+    assert json.loads(chat_reply)["choices"][0]["message"]["content"].startswith("gpt-4|")
+    engine, model, chat_request = server.canonical_requests()
+    assert engine == model and engine["path"] == "/v1/completions"
+    assert engine["body"] == dict(body, model="text-davinci-003")
+    assert chat_request["path"] == "/v1/chat/completions" and chat_request["body"]["model"] == "gpt-4"
+    assert server.requests[0].path == "/v1/engines/text-davinci-003/completions"
+
+
+def test_trace_header_is_canonical_only_when_sent(server):
+    chat(server)
+    body = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "Hi there"}]}
+    call(server, "POST", "/chat/completions", body, headers={"X-Trace-Id": "abc", "X-Other": "zzz"})
+    plain, traced = server.canonical_requests()
+    assert "x-trace-id" not in plain and traced["x-trace-id"] == "abc"
+    assert {k: v for k, v in traced.items() if k != "x-trace-id"} == plain
+
+
 def test_canonical_requests_drop_retries(server):
     body = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "TRIGGER_429"}]}
     for retry in ("0", "1", "2"):  # what the 1.x SDK sends
@@ -267,9 +380,11 @@ def test_reset_clears_requests_and_state(server):
 
 
 def test_build_environment_overrides(server, tmp_path):
-    env = build_environment(server, tmp_path, {"OPENAI_API_KEY": None, "FAKE": "{base_url}/x"})
+    env = build_environment(server, tmp_path, {"OPENAI_API_KEY": None, "FAKE": "{base_url}/x",
+                                               "AZURE_OPENAI_ENDPOINT": "{root_url}"})
     assert "OPENAI_API_KEY" not in env
     assert env["FAKE"] == server.base_url + "/x"
+    assert env["AZURE_OPENAI_ENDPOINT"] == server.root_url == server.base_url[: -len("v1")]
     assert env["OPENAI_API_BASE"] == env["OPENAI_BASE_URL"] == server.base_url
     assert env["HOME"] == str(tmp_path) and env["PYTHONHASHSEED"] == "0"
     assert build_environment(server, tmp_path)["OPENAI_API_KEY"] == "sk-test-key"
@@ -279,12 +394,18 @@ def test_fixture_specs_and_staging(tmp_path):
     names = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
     # the behaviours the end-to-end suite must cover, each with its own program
     assert {"async_chat", "basic_chat", "dotenv_key", "embeddings", "explicit_base",
-            "helper_return", "rate_limit", "streaming_chat"} <= set(names)
+            "helper_return", "rate_limit", "streaming_chat",
+            "images", "audio", "moderation", "models", "files", "fine_tuning", "azure_chat",
+            "per_call_options", "error_statuses"} <= set(names)
     assert all((FIXTURES / name / "before.py").is_file() for name in names)
     for name in names:
         spec = load_program_spec(FIXTURES / name)
         assert spec.returncode == 0 and spec.request_order in ("exact", "any")
     assert load_program_spec(FIXTURES / "dotenv_key").env == {"OPENAI_API_KEY": None}
+    azure_env = load_program_spec(FIXTURES / "azure_chat").env
+    assert azure_env["AZURE_OPENAI_ENDPOINT"] == "{root_url}"
+    removed = {k for k, v in azure_env.items() if v is None}
+    assert removed == {"OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL"}
     script = stage_program(FIXTURES / "dotenv_key", tmp_path, script_text="print(1)\n")
     assert script.read_text() == "print(1)\n"
     assert "sk-from-dotenv" in (tmp_path / ".env").read_text()

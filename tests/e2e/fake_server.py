@@ -13,6 +13,14 @@ Error triggers (anywhere in the request's text, e.g. a message or prompt):
 Retryable errors carry ``retry-after-ms: 1`` so the 1.x SDK's automatic
 retries are instant. 409 is never sent (0.28 retries it forever).
 
+Azure OpenAI (api-map §7.1) is served at the server root (``root_url``,
+``http://127.0.0.1:PORT/``): ``POST /openai/deployments/{deployment}/<op>
+?api-version=...`` for chat/completions, completions, embeddings and audio.
+The answer is derived from the deployment in the path, never from the body's
+``model`` (0.28 omits it, 1.x sends the deployment name). Legacy OpenAI engine
+paths ``POST /v1/engines/{engine}/<op>`` (0.28 ``engine=`` without Azure) are
+answered like ``/v1/<op>`` with ``model=engine``.
+
 ``canonical_requests()`` gives the recorded requests in an SDK-neutral form
 (no User-Agent / X-Stainless headers, retries removed) so two runs of a
 program, one per SDK, can be compared. Run this file directly to get a
@@ -28,11 +36,11 @@ import re
 import struct
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 __all__ = [
     "CREATED",
@@ -52,6 +60,20 @@ EMBEDDING_DIMS = 4
 # "image", "mask") while 1.x sends the real file's basename. The API ignores
 # these names (except to echo a File's name), so canonical requests drop them.
 PLACEHOLDER_FILENAME_PATHS = ("/files", "/images/edits", "/images/variations")
+# The one custom request header canonical requests keep (when sent), so that a
+# migration dropping 0.28's per-call ``headers={...}`` shows.
+TRACE_HEADER = "x-trace-id"
+# Operations served under a deployment (Azure) or an engine (legacy OpenAI).
+DEPLOYMENT_OPS = ("chat/completions", "completions", "embeddings", "audio/transcriptions",
+                  "audio/translations")
+ENGINE_OPS = ("chat/completions", "completions", "embeddings")
+_OPS_RE = "|".join(DEPLOYMENT_OPS)
+# 0.28 joins ``api_base + "/openai/..."``, so the portal's trailing-slash
+# endpoint gives ``//openai/...``; Azure accepts it, so the fake does too
+# (recent http.server versions already reduce a leading "//" to "/").
+AZURE_PATH = re.compile(f"^/+openai/deployments/([^/]+)/({_OPS_RE})$")
+ENGINE_PATH = re.compile(f"^{API_PREFIX}/engines/([^/]+)/({'|'.join(ENGINE_OPS)})$")
+EVENTS_PER_JOB = 5
 SEED_FILE_ID = "file-seed0001"
 SEED_JOB_ID = "ftjob-seed0001"
 MODEL_IDS = (
@@ -163,6 +185,23 @@ class RecordedRequest:
         return self.headers.get("api-key", value)
 
     @property
+    def auth_via(self) -> Optional[str]:
+        """``"api-key"`` when the key came in Azure's ``api-key`` header, else None.
+
+        ``Authorization: Bearer K`` alone (OpenAI, Azure AD) is None. A request
+        with both ``api-key: K`` and ``Authorization: Bearer K`` (the same K;
+        openai 1.3.0's ``AzureOpenAI`` sends both, 3.x only ``api-key``) counts
+        as ``"api-key"``; with different values as ``"api-key+bearer"``.
+        """
+        api_key = self.headers.get("api-key")
+        if api_key is None:
+            return None
+        bearer = self.headers.get("authorization")
+        if bearer is None or bearer.strip() == f"Bearer {api_key}".strip():
+            return "api-key"
+        return "api-key+bearer"
+
+    @property
     def retry_count(self) -> Optional[int]:
         value = self.headers.get(RETRY_COUNT_HEADER)
         try:
@@ -171,17 +210,40 @@ class RecordedRequest:
             return None
 
     def canonical(self) -> Dict[str, Any]:
-        body = self.body
-        if self.path.endswith(PLACEHOLDER_FILENAME_PATHS) and isinstance(body, dict):
+        """SDK-neutral form. Besides dropping SDK-specific headers it normalises:
+
+        * upload filenames on PLACEHOLDER_FILENAME_PATHS (0.28 sends the field name);
+        * Azure ``/+openai/deployments/{d}/<op>``: one leading slash, and no
+          ``model`` in the body (0.28 omits it, 1.x sends the deployment name;
+          the service ignores it);
+        * legacy ``/v1/engines/{e}/<op>`` → ``/v1/<op>`` with ``model: e``;
+        * ``auth_via``/``x-trace-id`` keys appear only when those headers were sent.
+        """
+        path, body = self.path, self.body
+        azure, engine = AZURE_PATH.match(path), ENGINE_PATH.match(path)
+        if azure:
+            path = "/" + path.lstrip("/")
+            if isinstance(body, dict):
+                body = {k: v for k, v in body.items() if k != "model"}
+        elif engine:
+            path = f"{API_PREFIX}/{engine.group(2)}"
+            if isinstance(body, dict):
+                body = dict(body, model=engine.group(1))
+        if path.endswith(PLACEHOLDER_FILENAME_PATHS) and isinstance(body, dict):
             body = _without_filenames(body)
-        return {
+        canonical = {
             "method": self.method,
-            "path": self.path,
+            "path": path,
             "query": dict(sorted(self.query.items())),
             "body": body,
             "auth": self.auth,
             "organization": self.headers.get("openai-organization"),
         }
+        if self.auth_via is not None:
+            canonical["auth_via"] = self.auth_via
+        if TRACE_HEADER in self.headers:
+            canonical[TRACE_HEADER] = self.headers[TRACE_HEADER]
+        return canonical
 
 
 def canonicalize(requests: Iterable[RecordedRequest]) -> List[Dict[str, Any]]:
@@ -548,13 +610,20 @@ def audio_translations(server: "FakeOpenAIServer", req: RecordedRequest) -> Repl
 
 
 def _list_page(items: List[Dict[str, Any]], req: RecordedRequest) -> Reply:
-    """A cursor page; ``after=`` always gets an empty last page (api-map §7.2)."""
-    if "after" in req.query:
-        items = []
+    """A cursor page: the items after the ``after=`` id (none if that id is
+    unknown or last), at most ``limit=`` of them; ``has_more`` says whether
+    items were cut off. So 1.3.0's "request ``after=<last id>`` until a page is
+    empty" and later SDKs' "follow ``has_more``" both end (api-map §7.2)."""
+    after = req.query.get("after")
+    if after is not None:
+        ids = [item.get("id") for item in items]
+        items = items[ids.index(after) + 1:] if after in ids else []
     limit = req.query.get("limit")
+    has_more = False
     if isinstance(limit, str) and limit.isdigit():
+        has_more = len(items) > int(limit)
         items = items[: int(limit)]
-    return Reply.json({"object": "list", "data": items, "has_more": False})
+    return Reply.json({"object": "list", "data": items, "has_more": has_more})
 
 
 def files_create(server: "FakeOpenAIServer", req: RecordedRequest) -> Reply:
@@ -663,11 +732,42 @@ def jobs_events(server: "FakeOpenAIServer", req: RecordedRequest, job_id: str) -
     _stored_job(server, job_id)
     events = [{"object": "fine_tuning.job.event", "id": f"ftevent-{_digest([job_id, k], 12)}",
                "created_at": CREATED + k, "level": "info", "message": f"{job_id}: step {k}",
-               "data": {}, "type": "message"} for k in range(3)]
+               "data": {}, "type": "message"} for k in range(EVENTS_PER_JOB)]
     return _list_page(events, req)
 
 
+MODEL_OPS: Dict[str, Callable[..., Reply]] = {
+    "chat/completions": chat_completions,
+    "completions": completions,
+    "embeddings": embeddings,
+    "audio/transcriptions": audio_transcriptions,
+    "audio/translations": audio_translations,
+}
+
+
+def _with_model(req: RecordedRequest, model: str) -> RecordedRequest:
+    """A copy of ``req`` whose body names ``model`` (the recorded request is unchanged)."""
+    body = dict(req.body, model=model) if isinstance(req.body, dict) else req.body
+    return replace(req, body=body)
+
+
+def azure_deployment_op(server: "FakeOpenAIServer", req: RecordedRequest, deployment: str,
+                        op: str) -> Reply:
+    """Azure ``/openai/deployments/{deployment}/<op>``: answered from the deployment, not the body."""
+    if not req.query.get("api-version"):
+        raise ApiError(404, "Resource not found (Azure requests need ?api-version=).", code="404")
+    return MODEL_OPS[op](server, _with_model(req, deployment))
+
+
+def engine_op(server: "FakeOpenAIServer", req: RecordedRequest, engine: str, op: str) -> Reply:
+    """Legacy ``/v1/engines/{engine}/<op>`` (0.28 ``engine=``): ``/v1/<op>`` with ``model=engine``."""
+    return MODEL_OPS[op](server, _with_model(req, engine))
+
+
 ROUTES: List[Tuple[str, "re.Pattern[str]", Callable[..., Reply]]] = [
+    ("POST", AZURE_PATH, azure_deployment_op),
+    ("POST", ENGINE_PATH, engine_op),
+] + [
     (method, re.compile(f"^{API_PREFIX}{pattern}$"), handler)
     for method, pattern, handler in [
         ("POST", "/chat/completions", chat_completions),
@@ -752,12 +852,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
     def _record(self) -> RecordedRequest:
-        url = urlsplit(self.path)
+        # Not urlsplit: it reads a "//openai/..." path as a host name (http.server
+        # reduces a leading "//" to "/" only in recent Python releases).
+        path, _, query_string = self.path.partition("?")
         query = {k: v[0] if len(v) == 1 else v
-                 for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+                 for k, v in parse_qs(query_string.partition("#")[0], keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
         body, uploads = parse_body(self._read_body(), headers.get("content-type", ""))
-        return RecordedRequest(self.command, unquote(url.path), query, headers, body, uploads=uploads)
+        return RecordedRequest(self.command, unquote(path), query, headers, body, uploads=uploads)
 
     def _handle(self) -> None:
         owner = self.server.owner
@@ -833,6 +935,11 @@ class FakeOpenAIServer:
         return f"http://127.0.0.1:{self.port}{API_PREFIX}"
 
     @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:PORT/``: an Azure endpoint as the portal shows it (trailing slash)."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
     def requests(self) -> List[RecordedRequest]:
         with self._lock:
             return list(self._requests)
@@ -877,7 +984,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     with FakeOpenAIServer(port=args.port, verbose=True) as server:
-        print(f"fake OpenAI API at {server.base_url}", flush=True)
+        print(f"fake OpenAI API at {server.base_url} (Azure endpoint {server.root_url})", flush=True)
         print(f"  export OPENAI_API_BASE={server.base_url} OPENAI_BASE_URL={server.base_url}", flush=True)
         try:
             threading.Event().wait()

@@ -19,7 +19,8 @@ optional ``run.json`` (below) and any support files (e.g. ``.env``), which
 ``run.json`` (every key optional)::
 
     {
-      "env": {"OPENAI_API_KEY": null, "FAKE_OPENAI_URL": "{base_url}"},
+      "env": {"OPENAI_API_KEY": null, "FAKE_OPENAI_URL": "{base_url}",
+              "AZURE_OPENAI_ENDPOINT": "{root_url}"},
       "returncode": 0,
       "request_order": "exact",
       "timeout": 60
@@ -27,7 +28,8 @@ optional ``run.json`` (below) and any support files (e.g. ``.env``), which
 
 * ``env``: overrides applied on top of the default environment; ``null``
   removes a variable; ``{base_url}`` inside a value is replaced by the
-  server's base URL (``http://127.0.0.1:PORT/v1``).
+  server's base URL (``http://127.0.0.1:PORT/v1``), ``{root_url}`` by its
+  root (``http://127.0.0.1:PORT/``, an Azure endpoint).
 * ``returncode``: the exit status both runs must have.
 * ``request_order``: ``"exact"`` or ``"any"`` (for concurrent requests,
   e.g. ``asyncio.gather``; requests are then compared as a sorted list).
@@ -64,6 +66,7 @@ __all__ = [
 
 DEFAULT_API_KEY = "sk-test-key"
 BASE_URL_PLACEHOLDER = "{base_url}"
+ROOT_URL_PLACEHOLDER = "{root_url}"
 SPEC_FILE = "run.json"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: connection refused
 NOT_SUPPORT_FILES = {"before.py", "after.py", SPEC_FILE, "__pycache__"}
@@ -160,7 +163,8 @@ def build_environment(server: FakeOpenAIServer, home: Path,
         if value is None:
             env.pop(name, None)
         else:
-            env[name] = value.replace(BASE_URL_PLACEHOLDER, server.base_url)
+            env[name] = (value.replace(BASE_URL_PLACEHOLDER, server.base_url)
+                         .replace(ROOT_URL_PLACEHOLDER, server.root_url))
     return env
 
 
