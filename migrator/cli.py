@@ -94,8 +94,7 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
     for outcome in outcomes:
         if outcome.error is not None:
             reporter.problem(outcome.path, outcome.error)
-        elif outcome.todos:
-            reporter.todos(outcome)
+    reporter.todos(outcomes)
     reporter.summary(len(files), outcomes, dry_run)
 
     if any(o.error is not None for o in outcomes):

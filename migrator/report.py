@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from rich import box
 from rich.console import Console
 from rich.syntax import Syntax
+from rich.table import Table
 
 from .engine import TodoAt
 
@@ -58,9 +60,22 @@ class Reporter:
     def note(self, message: str) -> None:
         self.err.print(message, markup=False, highlight=False, soft_wrap=True)
 
-    def todos(self, outcome: FileOutcome) -> None:
-        for todo in outcome.todos:
-            self.err.print(f"{outcome.path.as_posix()}:{todo.line}: TODO [{todo.rule}] {todo.message}",
+    def todos(self, outcomes: List[FileOutcome]) -> None:
+        """Every TODO left, by file and line: a table on a terminal, one grep-able line each otherwise."""
+        rows = [(o.path.as_posix(), todo) for o in outcomes if o.error is None for todo in o.todos]
+        if not rows:
+            return
+        if self.err.is_terminal:
+            table = Table(title="TODOs left for review", box=box.SIMPLE, title_justify="left")
+            table.add_column("where", no_wrap=True)
+            table.add_column("rule", no_wrap=True)
+            table.add_column("what to do")
+            for path, todo in rows:
+                table.add_row(f"{path}:{todo.line}", todo.rule, todo.message)
+            self.err.print(table)
+            return
+        for path, todo in rows:
+            self.err.print(f"{path}:{todo.line}: TODO [{todo.rule}] {todo.message}",
                            markup=False, highlight=False, soft_wrap=True)
 
     def summary(self, scanned: int, outcomes: List[FileOutcome], dry_run: bool) -> None:
