@@ -147,6 +147,10 @@ class ModuleAnalysis:
         self.comparisons: List[cst.Comparison] = []
         self.strings: List[cst.SimpleString] = []
         self.openai_star_imports: List[cst.ImportFrom] = []
+        # expressions used only for their truth value: if/while/assert tests, `not x`, ternary tests
+        self.truth_tests: List[cst.BaseExpression] = []
+        # ``obj.attr = value`` assignments: (target attribute, value)
+        self.attribute_sets: List[Tuple[cst.Attribute, Optional[cst.BaseExpression]]] = []
         self.module_scope = Scope(module, "module", None)
         self.scope_of_node[module] = self.module_scope
         self._walk_body(module, self.module_scope)
@@ -348,6 +352,12 @@ class ModuleAnalysis:
         self.comparisons.append(node)
         self._walk_body(node, scope)
 
+    def _on_truth_test(self, node: cst.CSTNode, scope: Scope) -> None:
+        test = node.expression if isinstance(node, cst.UnaryOperation) else node.test  # type: ignore[attr-defined]
+        if not isinstance(node, cst.UnaryOperation) or isinstance(node.operator, cst.Not):
+            self.truth_tests.append(test)
+        self._walk_body(node, scope)
+
     def _on_match_capture(self, node: cst.CSTNode, scope: Scope) -> None:
         name = getattr(node, "name", None)
         if isinstance(name, cst.Name):
@@ -376,6 +386,8 @@ class ModuleAnalysis:
             self._mark(target, parent)
             self._bind_target(target.value, target, scope, "other", None, statement)
         else:  # attribute or subscript target: its parts are loads
+            if isinstance(target, cst.Attribute):
+                self.attribute_sets.append((target, value if kind == "assign" else None))
             self._visit(target, parent, scope)
 
     def _bind_elements(self, target, parent, scope, kind, value, statement, path: Tuple[int, ...]) -> None:
@@ -385,12 +397,21 @@ class ModuleAnalysis:
             inner = element.value
             if isinstance(element, cst.StarredElement):
                 self._mark(inner, element)
-            if kind == "for" and not starred and isinstance(inner, cst.Name):
+            if kind == "assign" and starred and isinstance(element, cst.StarredElement) and isinstance(inner, cst.Name):
+                self.name_scope[inner] = scope
+                scope.bind(inner.value, Binding("unpack_rest", statement or parent, value, index=(*path, position)))
+            elif kind == "assign" and starred and not path and isinstance(inner, cst.Name):
+                # ``first, *rest = items``: the plain names are items of the list
+                self._mark(inner, element)
+                self.name_scope[inner] = scope
+                scope.bind(inner.value, Binding("unpack_assign", statement or parent, value, index=(0,)))
+            elif kind in ("for", "assign") and not starred and isinstance(inner, cst.Name):
                 # ``for a, b in zip(x, y)`` / ``enumerate(x)``: remember where each name comes from
                 self._mark(inner, element)
                 self.name_scope[inner] = scope
-                scope.bind(inner.value, Binding("unpack", statement or parent, value, index=(*path, position)))
-            elif kind == "for" and not starred and isinstance(inner, (cst.Tuple, cst.List)):
+                unpack = "unpack" if kind == "for" else "unpack_assign"
+                scope.bind(inner.value, Binding(unpack, statement or parent, value, index=(*path, position)))
+            elif kind in ("for", "assign") and not starred and isinstance(inner, (cst.Tuple, cst.List)):
                 self._mark(inner, element)
                 self._bind_elements(inner, element, scope, kind, value, statement, (*path, position))
             else:
@@ -554,6 +575,11 @@ _HANDLERS = {
     cst.Subscript: ModuleAnalysis._on_subscript,
     cst.Comparison: ModuleAnalysis._on_comparison,
     cst.SimpleString: ModuleAnalysis._on_string,
+    cst.If: ModuleAnalysis._on_truth_test,
+    cst.While: ModuleAnalysis._on_truth_test,
+    cst.IfExp: ModuleAnalysis._on_truth_test,
+    cst.Assert: ModuleAnalysis._on_truth_test,
+    cst.UnaryOperation: ModuleAnalysis._on_truth_test,
     cst.MatchAs: ModuleAnalysis._on_match_capture,
     cst.MatchStar: ModuleAnalysis._on_match_capture,
 }

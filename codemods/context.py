@@ -43,6 +43,8 @@ class MigrationContext:
     needs_openai_module: bool = False
     # local names of openai imports that rewritten code spells (e.g. an alias ``oa``)
     kept_names: Set[str] = field(default_factory=set)
+    # openai.util.convert_to_dict(r) calls, left for the response rule (it can see whether r is a response)
+    util_calls: dict = field(default_factory=dict)
     # standard-library modules the new code uses (``import os``)
     needed_modules: Set[str] = field(default_factory=set)
 

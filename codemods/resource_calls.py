@@ -66,6 +66,8 @@ class ResourceCalls(Rule):
             resource = parts[1]
             if resource in UNMIGRATED_RESOURCES:
                 ctx.todo(ref.node, RULE, f"openai.{resource}: {UNMIGRATED_RESOURCES[resource]}")
+            elif ref.qualname == "openai.util.convert_to_dict" and _called(ctx, ref):
+                ctx.util_calls[ctx.analysis.parents[ref.node]] = ref  # the response rule decides
             elif resource in UNMIGRATED_MODULE_ATTRIBUTES:
                 ctx.todo(ref.node, RULE, UNMIGRATED_MODULE_ATTRIBUTES[resource])
             elif resource in RESOURCE_METHODS:
@@ -151,6 +153,11 @@ class ResourceCalls(Rule):
                         ctx.todo(binding.node, RULE, UNMIGRATED_MODULE_ATTRIBUTES[parts[1]])
                     elif isinstance(binding.node, cst.ImportFrom) and parts[1] in UNMIGRATED_RESOURCES:
                         ctx.todo(binding.node, RULE, f"openai.{parts[1]}: {UNMIGRATED_RESOURCES[parts[1]]}")
+
+
+def _called(ctx: MigrationContext, ref: OpenAIRef) -> bool:
+    parent = ctx.analysis.parents.get(ref.node)
+    return isinstance(parent, cst.Call) and parent.func is ref.node
 
 
 def plan_arguments(call: cst.Call, method: MethodMap) -> ArgumentPlan:

@@ -14,7 +14,7 @@ import libcst as cst
 
 from .base import Rule, is_identifier, string_value
 from .context import MigrationContext
-from .dataflow import OBJECT, UNKNOWN, ResponseFlow, is_container_literal
+from .dataflow import FIELD_SHAPES, OBJECT, UNKNOWN, ResponseFlow, is_container_literal
 
 RULE = "response-access"
 # Defaults for which ``x.k or d`` equals ``x.get("k", d)`` whenever k is absent, None or set.
@@ -36,6 +36,14 @@ class ResponseAccess(Rule):
         for call in ctx.analysis.calls:
             self._get_call(ctx, flow, call)
             self._auto_paging(ctx, flow, call)
+            self._as_dict(ctx, flow, call)
+        for node in ctx.analysis.subscripts:
+            self._probable_response(ctx, flow, node)
+        for test in ctx.analysis.truth_tests:
+            self._truthiness(ctx, flow, test)
+        for call, ref in ctx.util_calls.items():
+            ctx.todo(call, RULE, "openai.util.convert_to_dict is gone: call .model_dump(exclude_unset=True) "
+                                 "on the response (this value could not be traced to an API call)")
         for comparison in ctx.analysis.comparisons:
             self._membership(ctx, flow, comparison)
         self._iterations(ctx, flow)
@@ -70,9 +78,18 @@ class ResponseAccess(Rule):
             ctx.todo(call, RULE, f"responses are objects in openai 1.x: read field {key!r} with getattr()")
             return
         default = call.args[1].value if len(call.args) == 2 else None
-        if default is not None and is_container_literal(default):
-            ctx.todo(call, RULE, f"responses are objects in openai 1.x: .get({key!r}, {ctx.module.code_for_node(default)}) "
-                                 f"becomes .{key}, which is None (not an empty container) when absent")
+        known = key in FIELD_SHAPES
+        if default is not None and (is_container_literal(default) or not known):
+            # the dict view gives exactly what 0.28 gave: the default when the server sent no such key
+            ctx.edits.replace(func.value, _model_dump)
+            return
+        if default is None and not known:
+            # an undeclared field is not an attribute of the model: getattr() keeps 0.28's None
+            ctx.edits.replace(call, lambda updated: cst.Call(
+                func=cst.Name("getattr"),
+                args=[cst.Arg(updated.func.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),  # type: ignore[attr-defined]
+                      cst.Arg(cst.SimpleString(repr(key)), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                      cst.Arg(cst.Name("None"))]))
             return
         default_code = ctx.module.code_for_node(default) if default is not None else "None"
         if default_code != "None" and default_code not in _FALSY_LITERALS and not _is_pure(func.value):
@@ -113,6 +130,14 @@ class ResponseAccess(Rule):
         if len(node.comparisons) != 1:
             return
         target = node.comparisons[0]
+        if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+            # a 0.28 response compared equal to the dict it was; a 1.x model never does
+            left, right = flow.track(node.left), flow.track(target.comparator)
+            if _is_dict_like(left, whole_only=False) and right is None:
+                ctx.edits.replace(node.left, _model_dump)
+            elif _is_dict_like(right, whole_only=False) and left is None:
+                ctx.edits.replace(target.comparator, _model_dump)
+            return
         if not isinstance(target.operator, (cst.In, cst.NotIn)):
             return
         key = string_value(node.left)
@@ -122,10 +147,18 @@ class ResponseAccess(Rule):
         if not is_identifier(key):
             return
         negate = isinstance(target.operator, cst.NotIn)
+        known = key in FIELD_SHAPES
 
         def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Comparison)
-            read = cst.Attribute(value=updated.comparisons[0].comparator, attr=cst.Name(key))
+            base = updated.comparisons[0].comparator
+            if known:
+                read: cst.BaseExpression = cst.Attribute(value=base, attr=cst.Name(key))
+            else:  # not a declared field: only present if the server sent it
+                read = cst.Call(func=cst.Name("getattr"), args=[
+                    cst.Arg(base, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Arg(cst.SimpleString(repr(key)), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Arg(cst.Name("None"))])
             operator = cst.Is() if negate else cst.IsNot()
             return cst.Comparison(left=read, comparisons=[cst.ComparisonTarget(operator, cst.Name("None"))],
                                   lpar=updated.lpar, rpar=updated.rpar)
@@ -133,16 +166,107 @@ class ResponseAccess(Rule):
         ctx.edits.replace(node, rewrite)
 
     def _iterations(self, ctx: MigrationContext, flow: ResponseFlow) -> None:
-        """A ``for`` over a whole non-streamed response iterated its keys in 0.28."""
+        """A ``for`` over a whole non-streamed response iterated its keys in 0.28: iterate the dict."""
+        done = set()
         for scope in {id(s): s for s in ctx.analysis.scope_of_node.values()}.values():
             for bindings in scope.bindings.values():
                 for binding in bindings:
-                    if binding.kind != "for" or binding.value is None:
+                    if binding.kind != "for" or binding.value is None or binding.value in done:
                         continue
-                    tracked = flow.track(binding.value)
-                    if tracked is not None and tracked.whole and tracked.shape == OBJECT and not tracked.maybe_stream:
-                        ctx.todo(binding.node, RULE, "iterating a 1.x response yields (field, value) pairs, not "
-                                                     "keys: iterate response.model_dump(exclude_unset=True)")
+                    done.add(binding.value)
+                    if _is_dict_like(flow.track(binding.value)):
+                        ctx.edits.replace(binding.value, _model_dump)
+
+    def _as_dict(self, ctx: MigrationContext, flow: ResponseFlow, call: cst.Call) -> None:
+        """Code that used a response as the dict it was in 0.28 gets the dict: ``model_dump(exclude_unset=True)``.
+
+        ``r.to_dict()``, ``r.to_dict_recursive()``, ``dict(r)``, ``openai.util.convert_to_dict(r)`` become the
+        dump itself; ``json.dumps(r)``, ``len(r)``, ``list(r)``, ``sorted(r)``, ``r.keys()/values()/items()``
+        run on the dump. ``exclude_unset`` keeps exactly the fields the server sent.
+        """
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "insert") and call.args:
+            # a response (or message) put into a list was a dict there in 0.28, read back as one
+            stored = call.args[-1]
+            tracked = flow.track(stored.value)
+            if stored.keyword is None and not stored.star and _is_dict_like(tracked, whole_only=False) \
+                    and not tracked.maybe_none:
+                ctx.edits.replace(stored.value, _model_dump)
+            return
+        if isinstance(func, cst.Attribute) and not call.args:
+            method = func.attr.value
+            if method in ("to_dict", "to_dict_recursive") and _is_dict_like(flow.track(func.value), whole_only=False):
+                ctx.edits.replace(call, lambda updated: _model_dump(updated.func.value))  # type: ignore[attr-defined]
+            elif method in ("keys", "values", "items") and _is_dict_like(flow.track(func.value), whole_only=False):
+                ctx.edits.replace(func.value, _model_dump)
+            return
+        if not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return
+        first = call.args[0].value
+        if not _is_dict_like(flow.track(first), whole_only=False):
+            return
+        name = _callee(func)
+        if (name == "dict" or call in ctx.util_calls) and len(call.args) == 1:
+            if call in ctx.util_calls:
+                ctx.consume(ctx.util_calls.pop(call))
+            ctx.edits.replace(call, lambda updated: _model_dump(updated.args[0].value))  # type: ignore[attr-defined]
+        elif name in ("json.dumps", "json.dump", "len", "list", "sorted", "set", "tuple"):
+            ctx.edits.replace(first, _model_dump)
+
+    def _truthiness(self, ctx: MigrationContext, flow: ResponseFlow, test: cst.BaseExpression) -> None:
+        """``if not delta:`` was False for the empty final delta of a stream; a 1.x model is always true."""
+        tracked = flow.track(test)
+        if tracked is None or tracked.shape != OBJECT or tracked.whole or tracked.maybe_none or tracked.maybe_stream:
+            return
+        ctx.edits.replace(test, _model_dump)
+
+    def _probable_response(self, ctx: MigrationContext, flow: ResponseFlow, node: cst.Subscript) -> None:
+        """``x["choices"]`` on a value that cannot be traced: say what to check instead of guessing."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return
+        if string_value(node.slice[0].slice.value) != "choices" or flow.track(node.value) is not None:
+            return
+        root = node.value
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return
+        found = ctx.analysis.bindings_of(root)
+        if found is None or not all(b.kind == "param" for b in found[1]):
+            return  # bound to something we can see is not an API call (e.g. a requests JSON body)
+        shown = ctx.module.code_for_node(node.value)
+        ctx.todo(node, RULE, f"if {shown} is an openai response (it comes from outside this function), read "
+                             f"{shown}.choices: responses are objects in 1.x")
+
+
+def _is_dict_like(tracked, whole_only: bool = True) -> bool:
+    """A value that was a dict in 0.28 and is a model in 1.x (not a stream, a list or a leaf)."""
+    if tracked is None or tracked.shape != OBJECT or tracked.maybe_stream:
+        return False
+    return tracked.whole or not whole_only
+
+
+def _model_dump(node: cst.CSTNode) -> cst.BaseExpression:
+    """``node.model_dump(exclude_unset=True)``: the dict the server sent."""
+    base = node
+    if not isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or getattr(node, "lpar", ()):
+        base = node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if not getattr(node, "lpar", ()) \
+            else node
+    return cst.Call(
+        func=cst.Attribute(value=base, attr=cst.Name("model_dump")),
+        args=[cst.Arg(keyword=cst.Name("exclude_unset"), value=cst.Name("True"),
+                      equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                            whitespace_after=cst.SimpleWhitespace("")))],
+    )
+
+
+def _callee(func: cst.CSTNode) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        inner = _callee(func.value)
+        return f"{inner}.{func.attr.value}" if inner else ""
+    return ""
 
 
 def _is_pure(node: cst.CSTNode) -> bool:

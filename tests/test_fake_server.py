@@ -137,6 +137,57 @@ def test_function_call_answer(server):
     assert plain["choices"][0]["message"]["content"].startswith("gpt-3.5-turbo|functions=#")
 
 
+def test_function_call_choice_and_loop_end(server):
+    functions = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                 {"name": "get_time", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}]
+    ask = {"role": "user", "content": "CALL_FUNCTION get_time please"}
+
+    def answer(**params):
+        return chat(server, **dict({"functions": functions, "messages": [ask]}, **params))["choices"][0]
+
+    assert answer(function_call="auto")["message"]["function_call"]["name"] == "get_time"  # named in the text
+    assert answer(function_call={"name": "get_weather"})["message"]["function_call"]["name"] == "get_weather"
+    assert answer(function_call="none")["finish_reason"] == "stop"
+    called = answer()["message"]
+    result = {"role": "function", "name": "get_time", "content": '{"time": "noon"}'}
+    final = answer(messages=[ask, called, result])
+    assert final["finish_reason"] == "stop"
+    assert final["message"]["content"].endswith('messages=3|choice=0| echo: {"time": "noon"}')
+    # A new user message asking again calls again.
+    again = answer(messages=[ask, called, result, {"role": "user", "content": "CALL_FUNCTION get_weather"}])
+    assert again["message"]["function_call"]["name"] == "get_weather"
+    tools = [{"type": "function", "function": f} for f in functions]
+    tool = chat(server, tools=tools, messages=[ask])["choices"][0]["message"]["tool_calls"][0]
+    assert tool["function"]["name"] == "get_time"
+    forced = chat(server, tools=tools, messages=[ask],
+                  tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    assert forced["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    tool_result = {"role": "tool", "tool_call_id": tool["id"], "content": "noon"}
+    done = chat(server, tools=tools, messages=[ask, {"role": "assistant", "tool_calls": [tool]}, tool_result])
+    assert done["choices"][0]["finish_reason"] == "stop"
+
+
+def test_chat_stream_function_call_and_role_only_first_delta(server):
+    functions = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    _, _, payload = call(server, "POST", "/chat/completions", {
+        "model": "gpt-3.5-turbo", "functions": functions, "stream": True,
+        "messages": [{"role": "user", "content": "CALL_FUNCTION"}]})
+    deltas = [e["choices"][0]["delta"] for e in sse_events(payload)]
+    assert deltas[0] == {"role": "assistant", "content": None,
+                         "function_call": {"name": "get_weather", "arguments": ""}}
+    assert "".join(d["function_call"]["arguments"] for d in deltas[:-1]) == '{"city": "city-value"}'
+    assert deltas[-1] == {}
+    _, _, payload = call(server, "POST", "/chat/completions", {
+        "model": "gpt-3.5-turbo", "stream": True,
+        "messages": [{"role": "user", "content": "Hi ROLE_ONLY_FIRST_DELTA"}]})
+    events = sse_events(payload)
+    deltas = [e["choices"][0]["delta"] for e in events]
+    assert deltas[0] == {"role": "assistant"} and deltas[-1] == {}
+    assert all(set(d) == {"content"} for d in deltas[1:-1])
+    assert "".join(d.get("content", "") for d in deltas).endswith("echo: Hi ROLE_ONLY_FIRST_DELTA")
+    assert events[-1]["choices"][0]["finish_reason"] == "stop"
+
+
 def test_completions_with_list_prompt_and_stream(server):
     status, _, payload = call(server, "POST", "/completions",
                               {"model": "text-davinci-003", "prompt": ["a", "b"], "max_tokens": 5})

@@ -13,6 +13,20 @@ Error triggers (anywhere in the request's text, e.g. a message or prompt):
 Retryable errors carry ``retry-after-ms: 1`` so the 1.x SDK's automatic
 retries are instant. 409 is never sent (0.28 retries it forever).
 
+Chat behaviour markers (in the messages' text):
+
+* ``CALL_FUNCTION`` in the last user message: the answer calls a function
+  (``functions=``: a ``function_call``; ``tools=``: one ``tool_calls`` entry),
+  unless a ``function``/``tool`` result message already follows that user
+  message (then the answer is text, so call-the-function-and-ask-again loops
+  end) or ``function_call="none"``/``tool_choice="none"``. The function is the
+  one ``function_call={"name": ...}`` names, else the first whose name appears
+  in that user message, else the first; its arguments are sample values
+  derived from its JSON schema (``_function_call_args``).
+* ``ROLE_ONLY_FIRST_DELTA`` in a streamed chat request: the first text chunk's
+  delta is ``{"role": "assistant"}`` with no ``content`` key (what the API
+  streamed in early 2023) instead of ``{"role": "assistant", "content": ""}``.
+
 Azure OpenAI (api-map §7.1) is served at the server root (``root_url``,
 ``http://127.0.0.1:PORT/``): ``POST /openai/deployments/{deployment}/<op>
 ?api-version=...`` for chat/completions, completions, embeddings and audio.
@@ -74,6 +88,7 @@ _OPS_RE = "|".join(DEPLOYMENT_OPS)
 AZURE_PATH = re.compile(f"^/+openai/deployments/([^/]+)/({_OPS_RE})$")
 ENGINE_PATH = re.compile(f"^{API_PREFIX}/engines/([^/]+)/({'|'.join(ENGINE_OPS)})$")
 EVENTS_PER_JOB = 5
+ROLE_ONLY_MARKER = "ROLE_ONLY_FIRST_DELTA"
 SEED_FILE_ID = "file-seed0001"
 SEED_JOB_ID = "ftjob-seed0001"
 MODEL_IDS = (
@@ -408,19 +423,30 @@ def _function_call_args(schema: Dict[str, Any]) -> str:
 
 
 def _pick_function(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The function the fake 'calls', or None for a plain text answer."""
-    messages = body.get("messages") or []
-    last_user = next((m for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), {})
-    if "CALL_FUNCTION" not in _text_of(last_user.get("content")):
+    """The function the fake 'calls', or None for a plain text answer (module docstring)."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    if not users:
+        return None
+    text = _text_of(messages[users[-1]].get("content"))
+    if "CALL_FUNCTION" not in text:
+        return None
+    if any(m.get("role") in ("function", "tool") for m in messages[users[-1] + 1:]):
         return None
     if body.get("functions"):
-        choice = body.get("function_call")
+        functions, choice = body["functions"], body.get("function_call")
+    elif body.get("tools"):
+        functions = [t.get("function") or {} for t in body["tools"] if isinstance(t, dict)]
+        choice = body.get("tool_choice")
         if isinstance(choice, dict):
-            return next((f for f in body["functions"] if f.get("name") == choice.get("name")), None)
-        return body["functions"][0]
-    if body.get("tools"):
-        return body["tools"][0].get("function")
-    return None
+            choice = choice.get("function")
+    else:
+        return None
+    if choice == "none" or not functions:
+        return None
+    if isinstance(choice, dict):
+        return next((f for f in functions if f.get("name") == choice.get("name")), None)
+    return next((f for f in functions if f.get("name") and f["name"] in text), functions[0])
 
 
 def _chat_message(body: Dict[str, Any], choice: int) -> Tuple[Dict[str, Any], str]:
@@ -443,7 +469,8 @@ def chat_completions(server: "FakeOpenAIServer", req: RecordedRequest) -> Reply:
     usage = _usage(prompt_text, [m.get("content") or m.get("function_call", {}).get("arguments", "")
                                  for m, _ in answers])
     if body.get("stream"):
-        return Reply.sse(_chat_chunks(base, answers, usage if _wants_stream_usage(body) else None))
+        return Reply.sse(_chat_chunks(base, answers, usage if _wants_stream_usage(body) else None,
+                                      role_only=ROLE_ONLY_MARKER in json.dumps(body["messages"])))
     choices = [{"index": i, "message": msg, "logprobs": None, "finish_reason": finish}
                for i, (msg, finish) in enumerate(answers)]
     return Reply.json(dict(base, object="chat.completion", choices=choices, usage=usage))
@@ -454,14 +481,14 @@ def _wants_stream_usage(body: Dict[str, Any]) -> bool:
     return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
-def _chat_chunks(base: Dict[str, Any], answers, usage) -> Iterable[Dict[str, Any]]:
+def _chat_chunks(base: Dict[str, Any], answers, usage, role_only: bool = False) -> Iterable[Dict[str, Any]]:
     def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None) -> Dict[str, Any]:
         choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
         return dict(base, object="chat.completion.chunk", choices=[choice])
 
     for index, (message, finish) in enumerate(answers):
         if message.get("content") is not None:
-            yield chunk(index, {"role": "assistant", "content": ""})
+            yield chunk(index, {"role": "assistant"} if role_only else {"role": "assistant", "content": ""})
             for piece in _split_pieces(message["content"]):
                 yield chunk(index, {"content": piece})
         else:
