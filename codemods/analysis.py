@@ -143,6 +143,7 @@ class ModuleAnalysis:
         self.scope_of_node: Dict[cst.CSTNode, Scope] = {}
         self.calls: List[cst.Call] = []
         self.returns: List[Tuple[cst.Return, Scope]] = []
+        self.yields: List[Tuple[cst.Yield, Scope]] = []
         self.subscripts: List[cst.Subscript] = []
         self.comparisons: List[cst.Comparison] = []
         self.strings: List[cst.SimpleString] = []
@@ -338,6 +339,10 @@ class ModuleAnalysis:
 
     def _on_return(self, node: cst.Return, scope: Scope) -> None:
         self.returns.append((node, scope))
+        self._walk_body(node, scope)
+
+    def _on_yield(self, node: cst.Yield, scope: Scope) -> None:
+        self.yields.append((node, scope))
         self._walk_body(node, scope)
 
     def _on_subscript(self, node: cst.Subscript, scope: Scope) -> None:
@@ -572,6 +577,7 @@ _HANDLERS = {
     cst.ExceptStarHandler: ModuleAnalysis._on_except,
     cst.Del: ModuleAnalysis._on_del,
     cst.Return: ModuleAnalysis._on_return,
+    cst.Yield: ModuleAnalysis._on_yield,
     cst.Subscript: ModuleAnalysis._on_subscript,
     cst.Comparison: ModuleAnalysis._on_comparison,
     cst.SimpleString: ModuleAnalysis._on_string,

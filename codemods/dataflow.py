@@ -55,6 +55,9 @@ class ResponseFlow:
         self._returns: Dict[cst.CSTNode, List[cst.Return]] = {}
         for ret, scope in analysis.returns:
             self._returns.setdefault(scope.function_scope.node, []).append(ret)
+        self._yields: Dict[cst.CSTNode, List[cst.Yield]] = {}
+        for node, scope in analysis.yields:
+            self._yields.setdefault(scope.function_scope.node, []).append(node)
 
     def track(self, node: cst.CSTNode) -> Optional[Tracked]:
         if node in self._memo:
@@ -321,7 +324,14 @@ class ResponseFlow:
         if param not in parameters.params:
             return None
         position = list(parameters.params).index(param)
-        calls = self._call_sites(function)
+        owner = self.analysis.parents.get(self.analysis.parents.get(function))
+        if isinstance(owner, cst.ClassDef):  # a method: called as self.m(...) / obj.m(...)
+            if position == 0:
+                return None
+            position -= 1
+            calls = self._method_call_sites(owner, function)
+        else:
+            calls = self._call_sites(function)
         if not calls:
             return None
         results = []
@@ -366,6 +376,18 @@ class ResponseFlow:
                 calls.append(parent)
             else:
                 return None
+        return calls
+
+    def _method_call_sites(self, owner: cst.ClassDef, method: cst.FunctionDef) -> Optional[List[cst.Call]]:
+        if method.decorators:
+            return None
+        calls = []
+        for call in self.analysis.calls:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value == method.name.value:
+                if self._class_of_self(func.value) is not owner:
+                    return None  # the same method name on something else: cannot tell
+                calls.append(call)
         return calls
 
     def _gathered(self, call: cst.Call) -> Optional[Tracked]:
@@ -414,6 +436,19 @@ class ResponseFlow:
     def _function_result(self, function: cst.CSTNode) -> Optional[Tracked]:
         assert isinstance(function, cst.FunctionDef)
         returns = self._returns.get(function, [])
+        yields = self._yields.get(function, [])
+        if yields:  # a generator: iterating its result gives what it yields
+            if any(r.value is not None for r in returns):
+                return None
+            items = []
+            for node in yields:
+                if node.value is None or isinstance(node.value, cst.From):
+                    return None
+                tracked = self.track(node.value)
+                if tracked is None or tracked.shape != OBJECT:
+                    return None
+                items.append(tracked)
+            return Tracked(LIST)
         if not returns:
             return None
         results = []
