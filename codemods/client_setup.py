@@ -64,8 +64,12 @@ class ClientSetup(Rule):
                             and analysis.bindings_of(ref.root)[0] is not analysis.module_scope)
         self.nested = [s for s in self.sets if not s.top_level and s.attr in CONFIG_TO_CLIENT_KWARG]
         if ctx.options.global_client or self.nested or nested_import:
-            ctx.strategy = ModuleClientStrategy("openai")
-            if self.nested:
+            settled = not self.nested and not nested_import  # settings complete at import time
+            async_name = ctx.free_name("aclient", "async_openai_client") if settled else None
+            ctx.strategy = ModuleClientStrategy("openai", async_name)
+            if ctx.options.global_client:
+                pass  # asked for: no TODO
+            elif self.nested:
                 first = self.nested[0]
                 where = _describe_location(ctx, first.assign)
                 ctx.todo(
@@ -101,6 +105,8 @@ class ClientSetup(Rule):
                 )
         if isinstance(ctx.strategy, ModuleClientStrategy):
             self._keep_module_settings(ctx)
+            if ctx.strategy.uses_async:
+                self._async_module_client(ctx)
         elif ctx.strategy.uses_sync or ctx.strategy.uses_async:
             self._create_clients(ctx)
         else:
@@ -118,17 +124,97 @@ class ClientSetup(Rule):
 
     # ----------------------------------------------------------------- module client
     def _keep_module_settings(self, ctx: MigrationContext) -> None:
+        """Settings stay module attributes, under the names the 1.x module client reads."""
+        azure = _azure_kind(self.sets)
         for item in self.sets:
-            if item.attr in CONFIG_NOOPS:
+            value = item.assign.value
+            new_attr: Optional[str] = item.attr
+            new_value: Optional[cst.BaseExpression] = None
+            if item.attr in CONFIG_NOOPS or (item.attr == "debug" and _is_false(value)):
                 ctx.consume(item.ref)
                 ctx.edits.remove_statement(item.assign)
+                continue
+            if item.attr == "api_base":
+                if azure:
+                    new_attr = "azure_endpoint"
+                else:
+                    ctx.edits.replace(item.assign, _to_base_url(item.assign))
+                    new_attr = None
+            elif item.attr == "api_type" and azure:
+                new_value = cst.SimpleString('"azure"') if azure == "azure_ad" else None
+                if not any(other.attr == "api_version" for other in self.sets) and item.top_level:
+                    # 0.28 defaulted to this version for Azure; 1.x requires one
+                    default = cst.parse_statement(f'{_module_of(item)}.api_version = "{_AZURE_DEFAULT_VERSION}"\n',
+                                                  config=ctx.module.config_for_parsing)
+                    ctx.edits.insert_statements(item.line, [default], after=True)
+            elif item.attr == "api_type" and not azure and (string_value(value) or "").lower() not in _OPENAI_TYPES:
+                ctx.todo(item.assign, RULE, "api_type is chosen at run time: 1.x reads openai.api_type ('azure' or "
+                                            "'openai') once, and needs openai.azure_endpoint instead of api_base")
+                new_attr = None
+            elif item.attr == "api_key" and azure == "azure_ad":
+                new_attr = "azure_ad_token"
+            elif item.attr == "api_version" and azure:
+                pass  # read by the 1.x module client for Azure
+            elif item.attr == "api_version" and not azure:
+                new_attr = "default_headers"
+                new_value = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Version"'), value)])
+            elif item.attr == "proxy" and not isinstance(value, cst.Dict):
+                new_attr = "http_client"
+                new_value = cst.Call(func=dotted("openai", "DefaultHttpxClient"),
+                                     args=[cst.Arg(keyword=cst.Name("proxy"), value=value,
+                                                   equal=cst.AssignEqual(**_NO_SPACE))])
+            elif item.attr == "api_key_path":
+                ctx.needed_modules.add("pathlib")
+                new_attr = "api_key"
+                new_value = _read_file_expression(value)
+            elif item.attr == "debug" and isinstance(value, cst.Name) and value.value == "True":
+                new_attr = "default_headers"
+                new_value = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Debug"'), cst.SimpleString('"true"'))])
             elif item.attr in CONFIG_MANUAL:
                 ctx.todo(item.assign, RULE, f"openai.{item.attr} is ignored by openai 1.x: {CONFIG_MANUAL[item.attr]}")
-            elif item.attr == "api_base":
-                ctx.edits.replace(item.assign, _to_base_url(item.assign))
-                ctx.needs_openai_module = True
-            else:
-                ctx.needs_openai_module = True
+                continue
+            ctx.needs_openai_module = True
+            if new_attr is not None and (new_attr != item.attr or new_value is not None):
+                ctx.edits.replace(item.assign, _set_module_attribute(new_attr, new_value))
+
+    def _async_module_client(self, ctx: MigrationContext) -> None:
+        """``aclient = openai.AsyncOpenAI(...)`` from the module settings, once they are all set."""
+        strategy = ctx.strategy
+        assert isinstance(strategy, ModuleClientStrategy) and strategy.async_name is not None
+        azure = _azure_kind(self.sets)
+        attrs = {item.attr for item in self.sets}
+        if azure:
+            cls = "AsyncAzureOpenAI"
+            credential = "azure_ad_token" if azure == "azure_ad" else "api_key"
+            wanted = [("azure_endpoint", "azure_endpoint"), (credential, credential)]
+            if "api_version" in attrs:
+                wanted.insert(1, ("api_version", "api_version"))
+        else:
+            cls = "AsyncOpenAI"
+            settings = (("api_key", "api_key"), ("organization", "organization"), ("base_url", "api_base"),
+                        ("api_key", "api_key_path"))
+            wanted = [(key, key) for key, old in settings if old in attrs]
+        seen = set()
+        kwargs = []
+        for key, attr in wanted:
+            if key not in seen:
+                seen.add(key)
+                kwargs.append((key, dotted(strategy.module_name, attr)))
+        proxy = next((i.assign.value for i in self.sets if i.attr == "proxy"), None)
+        if proxy is not None and not isinstance(proxy, cst.Dict):
+            kwargs.append(("http_client", cst.Call(func=dotted(strategy.module_name, "DefaultAsyncHttpxClient"),
+                                                   args=[cst.Arg(keyword=cst.Name("proxy"), value=proxy,
+                                                                 equal=cst.AssignEqual(**_NO_SPACE))])))
+        statement = _client_statement(ctx.module, strategy.async_name, f"{strategy.module_name}.{cls}", kwargs)
+        ctx.needs_openai_module = True
+        top = [item.line for item in self.sets if item.top_level]
+        anchor = top[-1] if top else _default_anchor(ctx)
+        if anchor is not None and _is_import_like(anchor):
+            statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
+        if anchor is None:
+            ctx.edits.insert_statements(ctx.module.body[0], [statement], after=False)
+        else:
+            ctx.edits.insert_statements(anchor, [statement], after=True)
 
     # ----------------------------------------------------------------- instance client
     def _create_clients(self, ctx: MigrationContext) -> None:
@@ -288,6 +374,46 @@ def _http_client(ctx: MigrationContext, proxy: cst.BaseExpression, is_async: boo
     ctx.needed_imports.add((name, None))
     return cst.Call(func=cst.Name(name), args=[cst.Arg(keyword=cst.Name("proxy"), value=proxy,
                                                         equal=cst.AssignEqual(**_NO_SPACE))])
+
+
+def _azure_kind(sets) -> Optional[str]:
+    for item in sets:
+        if item.attr == "api_type":
+            literal = (string_value(item.assign.value) or "").lower()
+            if literal in _AZURE_TYPES:
+                return "azure" if literal == "azure" else "azure_ad"
+    return None
+
+
+def _module_of(item) -> str:
+    """How the file spells the openai module in this setting (``openai`` or an alias)."""
+    target = item.assign.targets[0].target
+    return target.value.value if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) else "openai"
+
+
+def _is_false(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+def _read_file_expression(path: cst.BaseExpression) -> cst.BaseExpression:
+    """``pathlib.Path(path).read_text().strip()``."""
+    opened = cst.Call(func=cst.parse_expression("pathlib.Path"), args=[cst.Arg(path)])
+    text = cst.Call(func=cst.Attribute(value=opened, attr=cst.Name("read_text")))
+    return cst.Call(func=cst.Attribute(value=text, attr=cst.Name("strip")))
+
+
+def _set_module_attribute(attr: str, value: Optional[cst.BaseExpression]):
+    """``openai.<old> = v`` -> ``openai.<attr> = v`` (or a new value)."""
+
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.Assign)
+        target = updated.targets[0].target
+        assert isinstance(target, cst.Attribute)
+        new_target = target.with_changes(attr=cst.Name(attr))
+        return updated.with_changes(targets=[updated.targets[0].with_changes(target=new_target)],
+                                    value=value if value is not None else updated.value)
+
+    return rewrite
 
 
 def _client_attr(attr: str) -> str:

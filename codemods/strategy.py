@@ -55,16 +55,21 @@ class InstanceClientStrategy(ClientStrategy):
 class ModuleClientStrategy(ClientStrategy):
     """``openai.chat.completions.create``: the 1.x module client, configured by module attributes.
 
-    The module client is synchronous only, so async methods have no spelling here.
+    The module client is synchronous only: async methods go to an ``AsyncOpenAI`` built from the
+    same module settings (``async_name``) where the settings are complete at import time.
     """
 
-    def __init__(self, module_name: str) -> None:
+    def __init__(self, module_name: str, async_name: Optional[str] = None) -> None:
         self.module_name = module_name
+        self.async_name = async_name  # an AsyncOpenAI built from the module settings, when one can be
         self.uses_sync = False
         self.uses_async = False
 
     def callee(self, method: MethodMap) -> Optional[cst.BaseExpression]:
         if method.is_async:
-            return None
+            if self.async_name is None:
+                return None
+            self.uses_async = True
+            return dotted(self.async_name, *method.resource, method.method)
         self.uses_sync = True
         return dotted(self.module_name, *method.resource, method.method)

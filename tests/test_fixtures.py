@@ -12,18 +12,26 @@ from pathlib import Path
 
 import pytest
 
+from codemods import Options
 from migrator.engine import migrate_source
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
-CASES = sorted(p for p in FIXTURES.glob("*/*.py") if not p.name.endswith(".expected.py"))
+ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = ROOT / "rules"
+# fixtures/rules/<rule>/ run in the default mode; fixtures/global/ with --global
+CASES = sorted(p for p in [*FIXTURES.glob("*/*.py"), *(ROOT / "global").glob("*.py")]
+               if not p.name.endswith(".expected.py"))
 
 
 def _expected_path(case: Path) -> Path:
     return case.with_name(case.stem + ".expected.py")
 
 
-def _migrated(data: bytes) -> bytes:
-    result = migrate_source(data)
+def _options(case: Path) -> Options:
+    return Options(global_client=case.parent.name == "global")
+
+
+def _migrated(data: bytes, options: Options) -> bytes:
+    result = migrate_source(data, options)
     assert result.error is None, result.error
     return result.new if result.new is not None else data
 
@@ -32,7 +40,7 @@ def _migrated(data: bytes) -> bytes:
 def test_fixture(case: Path, request: pytest.FixtureRequest) -> None:
     source = case.read_bytes()
     expected_file = _expected_path(case)
-    output = _migrated(source)
+    output = _migrated(source, _options(case))
     if not expected_file.exists():
         if request.config.getoption("--update-fixtures") and output != source:
             expected_file.write_bytes(output)
@@ -47,7 +55,7 @@ def test_fixture_output_parses_and_is_stable(case: Path) -> None:
     expected_file = _expected_path(case)
     expected = expected_file.read_bytes() if expected_file.exists() else case.read_bytes()
     ast.parse(expected)
-    assert _migrated(expected) == expected, "a second run must change nothing"
+    assert _migrated(expected, _options(case)) == expected, "a second run must change nothing"
 
 
 def test_there_are_fixtures_for_every_rule() -> None:
