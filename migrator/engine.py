@@ -8,6 +8,7 @@ round-trip), runs the codemods, and refuses any result that does not parse.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -18,6 +19,10 @@ from codemods import Options, migrate_module
 from codemods.edits import TODO_PREFIX
 
 _MARKER = b"openai"
+# Generated or vendored files beyond this size are reported, not migrated (libcst needs minutes and
+# gigabytes for tens of megabytes of source).
+MAX_SOURCE_BYTES = 5_000_000
+_PYTHON2 = re.compile(rb"^\s*(print\s+[^\s(=.,)]|exec\s+[\"'\w]|except\s+[\w.]+\s*,\s*\w+\s*:|raise\s+\w+\s*,)|`|<>|\b\d+L\b|\bur[\"']")
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,15 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
     options = options or Options()
     if not mentions_openai(data):
         return SourceResult()
+    if len(data) > MAX_SOURCE_BYTES:
+        return SourceResult(error=f"too large to migrate safely ({len(data) / 1e6:.1f} MB; the limit is "
+                                  f"{MAX_SOURCE_BYTES / 1e6:.0f} MB): skipped")
+    if b"\x00" in data:
+        return SourceResult(error="contains NUL bytes: not a Python source file")
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        return SourceResult(error=f"cannot parse: {_syntax_message(exc)}")
+        return SourceResult(error=f"cannot parse: {_syntax_message(exc)}{_python2_hint(data, exc)}")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return SourceResult(error=f"cannot decode: {exc}")
     try:
@@ -67,6 +77,12 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
                             parsed=True)
     return SourceResult(new=new, todos=_locate_todos(data, new, todos, module.encoding), parsed=True,
                         encoding=module.encoding)
+
+
+def _python2_hint(data: bytes, exc: cst.ParserSyntaxError) -> str:
+    lines = data.splitlines()
+    line = lines[exc.editor_line - 1] if 0 < exc.editor_line <= len(lines) else b""
+    return " (this looks like Python 2 code, which must be ported to Python 3 first)" if _PYTHON2.search(line) else ""
 
 
 def _syntax_message(exc: cst.ParserSyntaxError) -> str:

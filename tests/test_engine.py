@@ -68,3 +68,36 @@ def test_todos_get_the_line_they_were_written_on() -> None:
     # a second run adds nothing and reports nothing new
     again = migrate_source(result.new)
     assert again.new is None and again.todos == []
+
+
+def test_python2_code_is_named_as_such() -> None:
+    result = migrate_source(b"import openai\nprint 'hello'\n")
+    assert result.error is not None and "looks like Python 2 code" in result.error
+
+
+def test_nul_bytes_are_reported() -> None:
+    assert migrate_source(b"import openai\x00\n").error == "contains NUL bytes: not a Python source file"
+
+
+def test_undecodable_bytes_are_reported() -> None:
+    result = migrate_source(b"import openai\ns = '\xff'\n")
+    assert result.new is None and result.error.startswith("cannot decode: 'utf-8' codec")
+
+
+def test_very_large_sources_are_reported_not_parsed(monkeypatch) -> None:
+    def explode(*args, **kwargs):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(engine.cst, "parse_module", explode)
+    result = migrate_source(b"import openai\n" + b"x = 1\n" * (engine.MAX_SOURCE_BYTES // 6 + 1))
+    assert result.error is not None and result.error.startswith("too large to migrate safely")
+
+
+def test_empty_and_odd_whitespace_sources() -> None:
+    assert migrate_source(b"").new is None
+    tabs = migrate_source(b"import openai\n\x0c\ndef f():\n\treturn openai.Completion.create(model='m', prompt='p')\n")
+    assert tabs.new.endswith(b"\x0c\ndef f():\n\treturn client.completions.create(model='m', prompt='p')\n")
+    lone_cr = migrate_source(b"import openai\rx = openai.Completion.create(model='m', prompt='p')\r")
+    assert lone_cr.new == b"from openai import OpenAI\r\rclient = OpenAI()\rx = client.completions.create(model='m', prompt='p')\r"
+    no_final_newline = migrate_source(b"import openai\nopenai.Completion.create(model='m', prompt='p')")
+    assert no_final_newline.new.endswith(b"prompt='p')")
