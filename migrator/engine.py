@@ -68,7 +68,7 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
         return SourceResult(error="too deeply nested to migrate", parsed=True)
     if new_module is module:
         return SourceResult(parsed=True)
-    new = new_module.bytes
+    new = _keep_final_newline(data, new_module.bytes)
     if new == data:
         return SourceResult(parsed=True)
     problem = _check_parses(data, new)
@@ -77,6 +77,13 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
                             parsed=True)
     return SourceResult(new=new, todos=_locate_todos(data, new, todos, module.encoding), parsed=True,
                         encoding=module.encoding)
+
+
+def _keep_final_newline(old: bytes, new: bytes) -> bytes:
+    """LibCST drops a final lone ``\\r`` (old Mac line endings); put it back."""
+    if old.endswith(b"\r") and not new.endswith((b"\r", b"\n")):
+        return new + b"\r"
+    return new
 
 
 def _python2_hint(data: bytes, exc: cst.ParserSyntaxError) -> str:

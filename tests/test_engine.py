@@ -42,7 +42,7 @@ def test_latin1_source_keeps_its_encoding() -> None:
 def test_syntax_error_is_reported_with_its_line() -> None:
     result = migrate_source(b"import openai\nprint 'python 2'\n")
     assert result.new is None
-    assert result.error == "cannot parse: syntax error at line 2, column 1"
+    assert result.error.startswith("cannot parse: syntax error at line 2, column 1")
 
 
 def test_unknown_encoding_is_reported() -> None:
