@@ -36,6 +36,25 @@ def _is_legacy(qualname: str) -> bool:
     return parts[1] in RESOURCE_METHODS or parts[1] in UNMIGRATED_RESOURCES or parts[1] in LEGACY_ONLY_MODULE_ATTRIBUTES
 
 
+def _legacy_imports(analysis: ModuleAnalysis) -> bool:
+    """``import openai.error`` / ``from openai.error import X`` fail in 1.x even when unused."""
+    for scope in {id(s): s for s in analysis.scope_of_node.values()}.values():
+        for bindings in scope.bindings.values():
+            for binding in bindings:
+                if binding.kind == "import" and isinstance(binding.node, cst.Import):
+                    if any(_dotted_name(a.name) == "openai.error" for a in binding.node.names):
+                        return True
+                elif binding.kind == "import" and _is_legacy(binding.target or ""):
+                    return True
+    return False
+
+
+def _dotted_name(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_name(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""
+
+
 def _uses_foreign_openai(analysis: ModuleAnalysis) -> bool:
     for name, _ in analysis.foreign_openai_names():
         parent = analysis.parents.get(name)
@@ -52,7 +71,8 @@ def _string_text(node: cst.SimpleString) -> str:
 def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, List[Todo]]:
     """Migrate one module. Returns the new module (the same object when nothing changed)."""
     analysis = ModuleAnalysis(module)
-    if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs) and not any(
+    if not any(_is_legacy(ref.qualname) for ref in analysis.openai_refs) and not _legacy_imports(analysis) \
+            and not any(
             _is_legacy(_string_text(node)) for node in analysis.strings) and not analysis.openai_star_imports \
             and not _uses_foreign_openai(analysis):
         return module, []  # no 0.28 API here (perhaps already 1.x code): nothing to do

@@ -43,6 +43,8 @@ _SKIPPED_PREFIXES = (
     "has_trailing",
 )
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
+# Attribute names the rules look up (``x.response_ms``): indexed during the walk.
+_WATCHED_ATTRIBUTES = frozenset({"response_ms", "organization"})
 
 
 def _child_fields(tp: type) -> Tuple[str, ...]:
@@ -140,6 +142,7 @@ class ModuleAnalysis:
         self.parents: Dict[cst.CSTNode, cst.CSTNode] = {}
         self.name_scope: Dict[cst.Name, Scope] = {}
         self.names_by_value: Dict[str, List[cst.Name]] = {}
+        self.names_by_attr: Dict[str, List[cst.Attribute]] = {}
         self.scope_of_node: Dict[cst.CSTNode, Scope] = {}
         self.calls: List[cst.Call] = []
         self.returns: List[Tuple[cst.Return, Scope]] = []
@@ -190,6 +193,8 @@ class ModuleAnalysis:
     def _on_attribute(self, node: cst.Attribute, scope: Scope) -> None:
         self._visit(node.value, node, scope)
         self._mark(node.attr, node)
+        if node.attr.value in _WATCHED_ATTRIBUTES:
+            self.names_by_attr.setdefault(node.attr.value, []).append(node)
 
     def _on_arg(self, node: cst.Arg, scope: Scope) -> None:
         self._visit(node.value, node, scope)
@@ -520,6 +525,14 @@ class ModuleAnalysis:
                     target = targets.pop() or ""
                     if target.endswith(".openai") and not target.startswith("openai"):
                         found.append((name, target[: -len(".openai")]))
+        return found
+
+    def attributes_named(self, names) -> List[cst.Attribute]:
+        """``x.<name>`` attribute nodes for the given attribute names."""
+        found = []
+        for name in names:
+            for node in self.names_by_attr.get(name, ()):
+                found.append(node)
         return found
 
     def _all_bindings(self) -> Iterator[Dict[str, List[Binding]]]:

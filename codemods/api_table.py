@@ -185,6 +185,7 @@ KWARG_MODEL_ALIASES = ("engine", "deployment_id")
 KWARG_UNSUPPORTED: Dict[str, str] = {
     "api_type": "per-call api_type has no 1.x equivalent; use a separate AzureOpenAI client",
     "api_version": "per-call api_version has no 1.x equivalent; use a separate AzureOpenAI client",
+    "user_provided_filename": "pass the file name with the file: file=(filename, fileobj)",
 }
 # Per-call options dropped with a note.
 KWARG_DROPPED: Dict[str, str] = {
@@ -213,15 +214,17 @@ LEGACY_ONLY_MODULE_ATTRIBUTES = ("error", "InvalidRequestError", "api_base", "ap
 CONFIG_NOOPS = ("verify_ssl_certs", "ca_bundle_path", "enable_telemetry")
 # Settings with no automatic migration: what to do by hand.
 CONFIG_MANUAL: Dict[str, str] = {
-    "api_type": "Azure: create AzureOpenAI(azure_endpoint=..., api_version=..., api_key=...) instead of OpenAI()",
-    "api_version": "Azure: pass api_version=... to AzureOpenAI(...)",
-    "api_key_path": "read the key file yourself and pass api_key=... to OpenAI(...)",
-    "proxy": "pass http_client=openai.DefaultHttpxClient(proxy=...) to OpenAI(...)",
-    "requestssession": "requests sessions are not supported; pass http_client=openai.DefaultHttpxClient(...)",
-    "aiosession": "pass http_client=openai.DefaultAsyncHttpxClient(...) to AsyncOpenAI(...)",
-    "debug": "pass default_headers={'OpenAI-Debug': 'true'} to OpenAI(...) if you relied on it",
-    "log": "set the OPENAI_LOG environment variable or configure logging.getLogger('openai')",
-    "app_info": "pass default_headers={'User-Agent': ...} to OpenAI(...) if you relied on it",
+    "api_type": "OpenAI(...) clients do not read it: for Azure create AzureOpenAI(azure_endpoint=..., "
+    "api_version=..., api_key=...) instead",
+    "api_version": "OpenAI(...) clients do not read it: for Azure pass api_version=... to AzureOpenAI(...)",
+    "api_key_path": "not read by openai 1.x: read the key file yourself and pass api_key=... to OpenAI(...)",
+    "proxy": "not read by openai 1.x: pass http_client=openai.DefaultHttpxClient(proxy=...) to OpenAI(...)",
+    "requestssession": "not read by openai 1.x, and requests sessions are not supported: pass "
+    "http_client=openai.DefaultHttpxClient(...)",
+    "aiosession": "not read by openai 1.x: pass http_client=openai.DefaultAsyncHttpxClient(...) to AsyncOpenAI(...)",
+    "debug": "not read by openai 1.x: pass default_headers={'OpenAI-Debug': 'true'} to OpenAI(...) if you relied on it",
+    "log": "not read by openai 1.x: set the OPENAI_LOG environment variable or configure logging.getLogger('openai')",
+    "app_info": "not read by openai 1.x: pass default_headers={'User-Agent': ...} to OpenAI(...) if you relied on it",
 }
 
 

@@ -52,6 +52,10 @@ class ClientSetup(Rule):
                 continue
             target = analysis.parents.get(ref.node)
             assign = analysis.parents.get(target) if isinstance(target, cst.AssignTarget) else None
+            if isinstance(assign, cst.Assign) and len(assign.targets) > 1:
+                ctx.todo(assign, RULE, f"openai.{parts[1]} is set in a chained assignment: pass the value to "
+                                       "OpenAI(...) where the client is created")
+                continue
             if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
                 line = analysis.parents[assign]
                 top = isinstance(line, cst.SimpleStatementLine) and analysis.parents.get(line) is ctx.module
@@ -70,7 +74,8 @@ class ClientSetup(Rule):
             if ctx.options.global_client:
                 pass  # asked for: no TODO
             elif self.nested:
-                first = self.nested[0]
+                # the key survives every run unchanged, so its TODO is found again (and not repeated)
+                first = next((s for s in self.nested if s.attr == "api_key"), self.nested[0])
                 where = _describe_location(ctx, first.assign)
                 ctx.todo(
                     first.assign,
@@ -94,8 +99,10 @@ class ClientSetup(Rule):
     def finish(self, ctx: MigrationContext) -> None:
         creates_client = isinstance(ctx.strategy, InstanceClientStrategy) and (
             ctx.strategy.uses_sync or ctx.strategy.uses_async)
+        moved = {item.attr for item in self.sets}
         for ref in self.reads:
-            if creates_client and ref.qualname.split(".")[1] in CONFIG_TO_CLIENT_KWARG:
+            if creates_client and ref.qualname.split(".")[1] in CONFIG_TO_CLIENT_KWARG \
+                    and ref.qualname.split(".")[1] in moved:
                 attr = ref.qualname.split(".")[1]
                 ctx.todo(
                     ref.node,
@@ -156,6 +163,14 @@ class ClientSetup(Rule):
             elif item.attr == "api_version" and azure:
                 pass  # read by the 1.x module client for Azure
             elif item.attr == "api_version" and not azure:
+                if string_value(value) is None:
+                    if _is_none(value):
+                        ctx.consume(item.ref)
+                        ctx.edits.remove_statement(item.assign)  # no header was sent for None
+                    else:
+                        ctx.todo(item.assign, RULE, "for the OpenAI API type 0.28 sent api_version as the "
+                                                    "OpenAI-Version header; set openai.default_headers if needed")
+                    continue
                 new_attr = "default_headers"
                 new_value = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Version"'), value)])
             elif item.attr == "proxy" and not isinstance(value, cst.Dict):
@@ -163,6 +178,10 @@ class ClientSetup(Rule):
                 new_value = cst.Call(func=dotted("openai", "DefaultHttpxClient"),
                                      args=[cst.Arg(keyword=cst.Name("proxy"), value=value,
                                                    equal=cst.AssignEqual(**_NO_SPACE))])
+            elif item.attr == "api_key_path" and _is_none(value):
+                ctx.consume(item.ref)
+                ctx.edits.remove_statement(item.assign)
+                continue
             elif item.attr == "api_key_path":
                 ctx.needed_modules.add("pathlib")
                 new_attr = "api_key"
@@ -171,9 +190,8 @@ class ClientSetup(Rule):
                 new_attr = "default_headers"
                 new_value = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Debug"'), cst.SimpleString('"true"'))])
             elif item.attr in CONFIG_MANUAL:
-                ctx.todo(item.assign, RULE, f"openai.{item.attr} is ignored by openai 1.x: {CONFIG_MANUAL[item.attr]}")
+                ctx.todo(item.assign, RULE, f"openai.{item.attr}: {CONFIG_MANUAL[item.attr]}")
                 continue
-            ctx.needs_openai_module = True
             if new_attr is not None and (new_attr != item.attr or new_value is not None):
                 ctx.edits.replace(item.assign, _set_module_attribute(new_attr, new_value))
 
@@ -286,6 +304,8 @@ class ClientSettings:
             if isinstance(value, cst.Name) and value.value in ("True", "False"):
                 self.values["debug"] = value
                 return True
+        elif attr in ("api_key_path", "proxy") and _is_none(value):
+            return True  # None: the setting was off
         elif attr in ("api_key", "organization", "api_base", "api_version", "proxy", "api_key_path"):
             if attr == "proxy" and isinstance(value, cst.Dict):
                 ctx.todo(item.assign, RULE, "a per-scheme proxy dict: pass http_client=openai.DefaultHttpxClient("
@@ -293,7 +313,7 @@ class ClientSettings:
                 return False
             self.values[attr] = value
             return True
-        ctx.todo(item.assign, RULE, f"openai.{attr} is ignored by openai 1.x: {CONFIG_MANUAL[attr]}")
+        ctx.todo(item.assign, RULE, f"openai.{attr}: {CONFIG_MANUAL[attr]}")
         return False
 
     def complete(self) -> None:
@@ -312,8 +332,9 @@ class ClientSettings:
                 self._add("api_key", self._read_key_file())
             if "api_base" in values:
                 self._add("base_url", values["api_base"])
-            if "api_version" in values:
-                headers = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Version"'), values["api_version"])])
+            version = values.get("api_version")
+            if version is not None and string_value(version) is not None:  # sent as a header for this API type
+                headers = cst.Dict([cst.DictElement(cst.SimpleString('"OpenAI-Version"'), version)])
                 self._add("default_headers", headers)
         if "organization" in values:
             self._add("organization", values["organization"])
@@ -389,6 +410,10 @@ def _module_of(item) -> str:
     """How the file spells the openai module in this setting (``openai`` or an alias)."""
     target = item.assign.targets[0].target
     return target.value.value if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) else "openai"
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _is_false(node: cst.CSTNode) -> bool:

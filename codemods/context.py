@@ -39,10 +39,9 @@ class MigrationContext:
     needed_imports: Set[Tuple[str, str]] = field(default_factory=set)
     # migrated API calls (original nodes) and the method they call
     migrated_calls: dict = field(default_factory=dict)
-    # whether `import openai` must be present because something spells openai.<name>
+    # whether a module-level `import openai` must exist: new code spells openai.<name> where only
+    # names from ``from openai import ...`` were bound
     needs_openai_module: bool = False
-    # local names of openai imports that rewritten code spells (e.g. an alias ``oa``)
-    kept_names: Set[str] = field(default_factory=set)
     # openai.util.convert_to_dict(r) calls, left for the response rule (it can see whether r is a response)
     util_calls: dict = field(default_factory=dict)
     # standard-library modules the new code uses (``import os``)
@@ -56,6 +55,20 @@ class MigrationContext:
 
     def consume(self, ref: OpenAIRef) -> None:
         self.consumed.add(ref.root)
+
+    def module_spelling(self, ref: OpenAIRef) -> str:
+        """The name to spell ``openai.<x>`` with where ``ref`` stands.
+
+        If ``ref`` starts from the openai module itself (``openai``, ``oa``...), the same name is
+        reused and its import stays; otherwise (``from openai import ChatCompletion``) the ref is
+        consumed and a module-level ``import openai`` is requested.
+        """
+        found = self.analysis.bindings_of(ref.root)
+        if found and all(b.target == "openai" for b in found[1] if b.kind == "import"):
+            return ref.root.value
+        self.consume(ref)
+        self.needs_openai_module = True
+        return "openai"
 
     def refs(self, prefix: str = "openai") -> List[OpenAIRef]:
         return [ref for ref in self.analysis.openai_refs if ref.qualname == prefix or ref.qualname.startswith(prefix + ".")]

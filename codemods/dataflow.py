@@ -103,6 +103,8 @@ class ResponseFlow:
             return Tracked(LIST)  # Class.auto_paging_iter(): iterating yields the items
         stream = keyword_arg(call, "stream")
         key = (*method.resource, method.method)
+        if stream is None and key in STREAMING_METHODS and any(arg.star == "**" for arg in call.args):
+            return Tracked(OBJECT, whole=True, maybe_stream=True)  # stream= may be in the ** arguments
         if stream is not None and key in STREAMING_METHODS:
             value = stream.value
             if isinstance(value, cst.Name) and value.value == "True":

@@ -69,12 +69,16 @@ class Edits:
         return statement
 
     def statement_in_block(self, node: cst.CSTNode) -> cst.CSTNode:
-        """The statement containing ``node`` that sits directly in a block (can carry comments)."""
+        """The line that can carry a comment above ``node``: its statement, or its ``except`` clause."""
         current = node
         while True:
+            if isinstance(current, (cst.ExceptHandler, cst.ExceptStarHandler)):
+                return current
             parent = self.analysis.parents.get(current)
             if parent is None or isinstance(parent, (cst.Module, cst.IndentedBlock)):
                 return current
+            if isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)) and current is parent.body:
+                return parent.body.body[0] if parent.body.body else current  # inside the handler's block
             current = parent
 
     @property

@@ -55,24 +55,46 @@ class ErrorClasses(Rule):
             if not mapping.names:
                 ctx.todo(ref.node, RULE, mapping.note or f"openai.error.{name} has no 1.x counterpart")
                 continue
-            new_nodes = [self._spell(ctx, ref, new) for new in mapping.names]
             parent = ctx.analysis.parents.get(ref.node)
-            if len(new_nodes) == 1:
-                ctx.consume(ref)
-                ctx.edits.replace_with(ref.node, new_nodes[0])
-            elif isinstance(parent, cst.Element) and isinstance(ctx.analysis.parents.get(parent), (cst.Tuple, cst.List)):
-                ctx.consume(ref)
-                tuple_rewrites.setdefault(ctx.analysis.parents[parent], {})[parent] = new_nodes
-            elif isinstance(parent, _TUPLE_CONTEXTS):
-                ctx.consume(ref)
-                ctx.edits.replace_with(ref.node, cst.Tuple([cst.Element(n) for n in new_nodes]))
-            else:
+            in_sequence = isinstance(parent, cst.Element) and isinstance(ctx.analysis.parents.get(parent),
+                                                                          (cst.Tuple, cst.List))
+            if len(mapping.names) > 1 and not in_sequence and not isinstance(parent, _TUPLE_CONTEXTS):
                 names = " / ".join(mapping.names)
                 ctx.todo(ref.node, RULE, f"openai.error.{name} splits into {names} in openai 1.x; "
                                          "use the class that matches the failure you handle here")
+                continue
+            new_nodes = [self._spell(ctx, ref, new) for new in mapping.names]
+            if isinstance(parent, cst.Call) and parent.func is ref.node:
+                ctx.todo(ref.node, RULE, f"1.x exceptions are built by the SDK from an HTTP response: "
+                                         f"{mapping.names[0]}(message, response=..., body=...); raise your own "
+                                         "exception (or build an httpx response) where code raised this one")
+            if in_sequence:  # rebuilt as a whole, so that classes are not listed twice
+                tuple_rewrites.setdefault(ctx.analysis.parents[parent], {})[parent] = new_nodes
+            elif len(new_nodes) == 1:
+                ctx.edits.replace_with(ref.node, new_nodes[0])
+            else:  # an except clause or an argument (isinstance, retry policies): a tuple of classes
+                ctx.edits.replace_with(ref.node, cst.Tuple([cst.Element(n) for n in new_nodes]))
         for sequence, expansions in tuple_rewrites.items():
             ctx.edits.replace(sequence, _expand(sequence, expansions))
         self._error_attributes(ctx, handled)
+        self._shadowed_handlers(ctx, handled)
+
+    def _shadowed_handlers(self, ctx: MigrationContext, handled: Dict[cst.CSTNode, List[str]]) -> None:
+        """0.28's error classes were siblings; in 1.x an earlier ``except`` can catch a later one's errors."""
+        for statement in {ctx.analysis.parents.get(h) for h in handled}:
+            if not isinstance(statement, cst.Try):
+                continue
+            caught: List[str] = []
+            for handler in statement.handlers:
+                names = [new for old in handled.get(handler, []) for new in ERRORS[old].names]
+                if not names:
+                    continue
+                shadowing = [c for c in caught if all(_covers(c, n) for n in names)]
+                if shadowing or all(any(_covers(c, n) for c in caught) for n in names):
+                    ctx.todo(handler, RULE, "in 1.x this except clause is never reached: an earlier clause of this "
+                                            f"try already catches {', '.join(names)} (0.28's error classes did not "
+                                            "overlap); merge the handlers or check e.status_code")
+                caught.extend(names)
 
     def _error_attributes(self, ctx: MigrationContext, handled: Dict[cst.CSTNode, List[str]]) -> None:
         """``except openai.error.X as e: e.http_status`` -> ``e.status_code`` where 1.x has it."""
@@ -103,14 +125,20 @@ class ErrorClasses(Rule):
 
     def _spell(self, ctx: MigrationContext, ref: OpenAIRef, new: str) -> cst.BaseExpression:
         found = ctx.analysis.bindings_of(ref.root)
-        module_alias = found is not None and all(
-            b.target == "openai" for b in found[1] if b.kind == "import")
-        if module_alias:
-            ctx.needs_openai_module = True
-            ctx.kept_names.add(ref.root.value)
-            return dotted(ref.root.value, new)
+        if found is not None and all(b.target == "openai" for b in found[1] if b.kind == "import"):
+            return dotted(ref.root.value, new)  # openai.error.X -> openai.Y: the module import stays
+        ctx.consume(ref)  # from openai.error import X -> from openai import Y
         ctx.needed_imports.add((new, None))
         return cst.Name(new)
+
+
+# 1.x exception classes that are bases of others we emit.
+_BASES = {"APITimeoutError": "APIConnectionError"}
+
+
+def _covers(caught: str, new: str) -> bool:
+    """Whether ``except openai.<caught>`` catches what ``openai.<new>`` stands for."""
+    return caught == new or caught == "OpenAIError" or _BASES.get(new) == caught
 
 
 def _handler_of(ctx: MigrationContext, node: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -131,17 +159,27 @@ def _expand(original: cst.CSTNode, expansions: dict):
     def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
         elements: List[cst.BaseElement] = []
         old = list(updated.elements)  # type: ignore[attr-defined]
+        seen = {_code(e.value) for i, e in enumerate(old) if i not in replacement}
         for i, element in enumerate(old):
             if i not in replacement:
                 elements.append(element)
                 continue
-            new_nodes = replacement[i]
+            new_nodes = [n for n in replacement[i] if _code(n) not in seen]
+            seen.update(_code(n) for n in new_nodes)
+            if not new_nodes:
+                continue
             for j, node in enumerate(new_nodes):
                 last = j == len(new_nodes) - 1
                 comma = element.comma if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                 if last and i == len(old) - 1 and element.comma is cst.MaybeSentinel.DEFAULT:
                     comma = cst.MaybeSentinel.DEFAULT
                 elements.append(cst.Element(node, comma=comma))
+        if elements and elements[-1].comma is not cst.MaybeSentinel.DEFAULT and old[-1].comma is cst.MaybeSentinel.DEFAULT:
+            elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(elements=elements)
 
     return rewrite
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)

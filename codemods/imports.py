@@ -1,8 +1,8 @@
 """Import bookkeeping after the rules ran: drop openai imports nothing uses, add the new names.
 
-An import alias is dropped when every reference to it was rewritten away (``ctx.consumed``)
-and no new code spells it (``ctx.kept_names``). ``import openai.error`` (gone in 1.x)
-becomes ``import openai`` when the module is still needed. New names (``OpenAI``,
+An import alias is dropped when every reference to it was rewritten away (``ctx.consumed``).
+``import openai.error`` (gone in 1.x) becomes ``import openai`` when the module is still
+needed. Imports inside functions stay where they are. New names (``OpenAI``,
 ``BadRequestError``...) join an existing ``from openai import ...`` or get one line at the
 place of the first openai import.
 """
@@ -15,9 +15,6 @@ import libcst as cst
 
 from .analysis import _dotted
 from .context import MigrationContext
-
-_EQ = dict(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
-
 
 def fix_imports(ctx: MigrationContext) -> None:
     _fix_openai_imports(ctx)
@@ -51,74 +48,82 @@ def _is_future(node: cst.CSTNode) -> bool:
 
 def _fix_openai_imports(ctx: MigrationContext) -> None:
     analysis = ctx.analysis
-    statements: List[cst.CSTNode] = []
-    for scope in {id(s): s for s in analysis.scope_of_node.values()}.values():
-        for bindings in scope.bindings.values():
-            for binding in bindings:
-                if binding.kind == "import" and (binding.target or "").split(".")[0] == "openai":
-                    if binding.node not in statements:
-                        statements.append(binding.node)
-    if not statements:
-        if ctx.needs_openai_module or ctx.needed_imports:
-            _add_fresh_imports(ctx, None, has_module=False)
-        return
-
-    module_level = [s for s in statements if analysis.scope_of(s) is analysis.module_scope]
-    has_module = False  # `openai` itself stays bound at module level
-    kept_from: Optional[cst.ImportFrom] = None
+    module_scope = analysis.module_scope
+    statements = _openai_import_statements(ctx)
     removals: Dict[cst.CSTNode, Set[int]] = {}
-    rewrites: Dict[cst.CSTNode, Dict[int, str]] = {}
+    renames: Dict[cst.CSTNode, Dict[int, str]] = {}
+    module_binds_openai = False  # after the edits, `openai` is the package at module level
+    surviving_from: Optional[cst.ImportFrom] = None  # a module-level `from openai import ...` that stays
     for statement in statements:
         scope = analysis.scope_of(statement)
         for index, alias in enumerate(statement.names):  # type: ignore[attr-defined]
             local = _local_name(alias)
+            used = _is_used(ctx, local, scope)
             if isinstance(statement, cst.Import):
                 dotted = _dotted(alias.name)
-                if dotted != "openai" and dotted != "openai.error":
+                if dotted not in ("openai", "openai.error"):
                     continue  # other submodules (openai.lib...) are none of our business
-                used = _is_used(ctx, local, scope) or (local in ctx.kept_names) or (
-                    ctx.needs_openai_module and local == "openai" and scope is analysis.module_scope)
+                binds_package = local == "openai" and alias.asname is None
                 if not used:
                     removals.setdefault(statement, set()).add(index)
-                elif dotted != "openai" and alias.asname is None:  # `import openai.error`: gone in 1.x
-                    rewrites.setdefault(statement, {})[index] = "openai"
-                    has_module = has_module or scope is analysis.module_scope
-                elif dotted == "openai" and scope is analysis.module_scope:
-                    has_module = has_module or local == "openai" or alias.asname is not None
-            else:
-                if not _is_used(ctx, local, scope) and local not in ctx.kept_names:
-                    removals.setdefault(statement, set()).add(index)
-                elif statement.module is not None and _dotted(statement.module) == "openai" and scope is analysis.module_scope:
-                    kept_from = kept_from or statement
-    # A from-import that survives with names left can take the new names.
-    if kept_from is not None and len(removals.get(kept_from, ())) == len(kept_from.names):  # type: ignore[arg-type]
-        kept_from = None
-
+                elif dotted == "openai.error" and alias.asname is None:  # gone in 1.x
+                    if scope is module_scope and module_binds_openai:
+                        removals.setdefault(statement, set()).add(index)  # `import openai` is there already
+                    else:
+                        renames.setdefault(statement, {})[index] = "openai"
+                if used and binds_package and scope is module_scope:
+                    module_binds_openai = True
+            elif not used:
+                removals.setdefault(statement, set()).add(index)
+            elif scope is module_scope and statement.module is not None and _dotted(statement.module) == "openai":
+                surviving_from = surviving_from or statement
     new_names = sorted({name for name, _ in ctx.needed_imports} - _already_imported(ctx, removals))
-    anchor = module_level[0] if module_level else statements[0]
-    replaced_anchor = False
+    need_module = ctx.needs_openai_module and not module_binds_openai
+    if surviving_from is not None and new_names:
+        ctx.edits.replace(surviving_from, _edit_aliases(removals.pop(surviving_from, set()),
+                                                        renames.pop(surviving_from, {}), new_names))
+        new_names = []
+    first_module_statement = next((s for s in statements if analysis.scope_of(s) is module_scope), None)
+    fresh: List[cst.BaseSmallStatement] = []
+    if need_module:
+        fresh.append(cst.Import(names=[cst.ImportAlias(cst.Name("openai"))]))
+    if new_names:
+        fresh.append(_from_openai(new_names))
     for statement in statements:
         indexes = removals.get(statement, set())
-        renames = rewrites.get(statement, {})
-        if not indexes and not renames and not (statement is kept_from and new_names):
+        names = renames.get(statement, {})
+        if not indexes and not names:
             continue
-        extra = new_names if statement is kept_from else []
         whole = len(indexes) == len(statement.names)  # type: ignore[attr-defined]
-        if whole and statement is anchor and kept_from is None and (new_names or (ctx.needs_openai_module and not has_module)):
-            ctx.edits.replace_with(statement, _fresh_import(new_names, ctx.needs_openai_module and not has_module))
-            replaced_anchor = True
-            has_module = has_module or ctx.needs_openai_module
-            continue
-        if whole:
+        if whole and statement is first_module_statement and fresh:
+            ctx.edits.replace_with(statement, fresh.pop(0))  # keeps the line's comments and place
+            if fresh:
+                _insert_after(ctx, statement, [cst.SimpleStatementLine([fresh.pop(0)])])
+        elif whole:
             ctx.edits.remove_statement(statement)  # type: ignore[arg-type]
-            continue
-        ctx.edits.replace(statement, _edit_aliases(indexes, renames, extra))
-    if kept_from is not None or replaced_anchor:
-        if ctx.needs_openai_module and not has_module and not replaced_anchor:
-            _insert_after(ctx, anchor, [_import_line(["openai"], module=True)])
-        return
-    if new_names or (ctx.needs_openai_module and not has_module):
-        _add_fresh_imports(ctx, anchor, has_module)
+        else:
+            ctx.edits.replace(statement, _edit_aliases(indexes, names, []))
+    if fresh:
+        anchor = first_module_statement
+        lines = [cst.SimpleStatementLine([small]) for small in fresh]
+        if anchor is not None:
+            _insert_after(ctx, anchor, lines)
+        else:
+            _insert_after(ctx, None, lines)
+
+
+def _openai_import_statements(ctx: MigrationContext) -> List[cst.CSTNode]:
+    """Every import statement, in any scope, that binds something from the openai package, in file order."""
+    found: List[cst.CSTNode] = []
+    for scope in {id(s): s for s in ctx.analysis.scope_of_node.values()}.values():
+        for bindings in scope.bindings.values():
+            for binding in bindings:
+                if binding.kind == "import" and (binding.target or "").split(".")[0] == "openai":
+                    if binding.node not in found:
+                        found.append(binding.node)
+    # module-level statements in file order first (the first one is where new imports go)
+    lines = {line: i for i, line in enumerate(ctx.module.body)}
+    return sorted(found, key=lambda node: lines.get(ctx.analysis.parents.get(node), len(lines)))
 
 
 def _local_name(alias: cst.ImportAlias) -> str:
@@ -166,6 +171,10 @@ def _already_imported(ctx: MigrationContext, removals) -> Set[str]:
     return names
 
 
+def _from_openai(names: List[str]) -> cst.ImportFrom:
+    return cst.ImportFrom(module=cst.Name("openai"), names=[cst.ImportAlias(cst.Name(n)) for n in names])
+
+
 def _edit_aliases(indexes: Set[int], renames: Dict[int, str], extra: List[str]):
     def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
         aliases = []
@@ -193,18 +202,6 @@ def _edit_aliases(indexes: Set[int], renames: Dict[int, str], extra: List[str]):
     return rewrite
 
 
-def _fresh_import(names: List[str], with_module: bool) -> cst.BaseSmallStatement:
-    if names:
-        return cst.ImportFrom(module=cst.Name("openai"), names=[cst.ImportAlias(cst.Name(n)) for n in names])
-    return cst.Import(names=[cst.ImportAlias(cst.Name("openai"))])
-
-
-def _import_line(names: List[str], module: bool = False) -> cst.SimpleStatementLine:
-    if module:
-        return cst.SimpleStatementLine([cst.Import(names=[cst.ImportAlias(cst.Name("openai"))])])
-    return cst.SimpleStatementLine([_fresh_import(names, False)])
-
-
 def _insert_after(ctx: MigrationContext, small: Optional[cst.CSTNode], lines: List[cst.BaseStatement]) -> None:
     if small is None:
         anchor = _top_anchor(ctx)
@@ -215,17 +212,6 @@ def _insert_after(ctx: MigrationContext, small: Optional[cst.CSTNode], lines: Li
         return
     line = ctx.analysis.parents[small]
     ctx.edits.insert_statements(line, lines, after=True, first=True)
-
-
-def _add_fresh_imports(ctx: MigrationContext, anchor: Optional[cst.CSTNode], has_module: bool) -> None:
-    names = sorted({name for name, _ in ctx.needed_imports})
-    lines: List[cst.BaseStatement] = []
-    if ctx.needs_openai_module and not has_module:
-        lines.append(_import_line([], module=True))
-    if names:
-        lines.append(_import_line(names))
-    if lines:
-        _insert_after(ctx, anchor, lines)
 
 
 def _top_anchor(ctx: MigrationContext) -> Optional[cst.CSTNode]:

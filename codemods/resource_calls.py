@@ -118,19 +118,18 @@ class ResourceCalls(Rule):
             for problem in plan.blockers:
                 ctx.todo(ref.node, RULE, problem)
             return
-        if isinstance(strategy, ModuleClientStrategy):
-            strategy.module_name = _module_name(ctx, ref)
+        if isinstance(strategy, ModuleClientStrategy) and not method.is_async:
+            strategy.module_name = ctx.module_spelling(ref)  # keeps or replaces the root
         callee = strategy.callee(method)
         if callee is None:
             ctx.todo(ref.node, RULE, "async calls need an AsyncOpenAI client, and the configuration of this file "
                                      "is set at run time: create AsyncOpenAI(...) once it is complete and await "
                                      f"<client>.{'.'.join(method.resource)}.{method.method}(...) here")
             return
-        if isinstance(strategy, ModuleClientStrategy):
-            ctx.needs_openai_module = True
         for problem in plan.problems:
             ctx.todo(ref.node, RULE, problem)
-        ctx.consume(ref)
+        if not isinstance(strategy, ModuleClientStrategy) or method.is_async:
+            ctx.consume(ref)
         ctx.edits.replace_with(ref.node, callee)
         if call is None:
             ctx.migrated_calls[ref.node] = method
@@ -291,14 +290,6 @@ def _fix_commas(args: List[cst.Arg], original: List[cst.Arg]) -> List[cst.Arg]:
         else:
             fixed.append(arg)
     return fixed
-
-
-def _module_name(ctx: MigrationContext, ref: OpenAIRef) -> str:
-    """The local name of the openai module at this reference, for module-client spelling."""
-    found = ctx.analysis.bindings_of(ref.root)
-    if found and all(b.target == "openai" for b in found[1] if b.kind == "import"):
-        return ref.root.value
-    return "openai"
 
 
 def _rebase(callee: cst.BaseExpression, depth: int, new_base: cst.BaseExpression) -> cst.BaseExpression:

@@ -18,6 +18,13 @@ from .dataflow import FIELD_SHAPES, OBJECT, UNKNOWN, ResponseFlow, is_container_
 
 RULE = "response-access"
 # Defaults for which ``x.k or d`` equals ``x.get("k", d)`` whenever k is absent, None or set.
+# OpenAIObject attributes that 1.x responses do not have.
+_GONE_ATTRIBUTES = {
+    "response_ms": "response_ms is gone: time the call yourself, or use "
+    "client.<resource>.with_raw_response.create(...) and read .elapsed / .headers",
+    "organization": "the organization is not on 1.x responses: read response headers through "
+    "client.<resource>.with_raw_response.create(...)",
+}
 # Where a conditional or ``or`` expression needs no parentheses.
 _LOOSE_PARENTS = (cst.Arg, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Element, cst.Expr,
                   cst.DictElement, cst.FormattedStringExpression, cst.Yield, cst.Index)
@@ -39,6 +46,10 @@ class ResponseAccess(Rule):
             self._as_dict(ctx, flow, call)
         for node in ctx.analysis.subscripts:
             self._probable_response(ctx, flow, node)
+        for attribute in ctx.analysis.attributes_named(_GONE_ATTRIBUTES):
+            tracked = flow.track(attribute.value)
+            if tracked is not None and tracked.whole:
+                ctx.todo(attribute, RULE, _GONE_ATTRIBUTES[attribute.attr.value])
         for test in ctx.analysis.truth_tests:
             self._truthiness(ctx, flow, test)
         for call, ref in ctx.util_calls.items():
@@ -174,7 +185,7 @@ class ResponseAccess(Rule):
                     if binding.kind != "for" or binding.value is None or binding.value in done:
                         continue
                     done.add(binding.value)
-                    if _is_dict_like(flow.track(binding.value)):
+                    if _is_dict_like(flow.track(binding.value), iterating=True):
                         ctx.edits.replace(binding.value, _model_dump)
 
     def _as_dict(self, ctx: MigrationContext, flow: ResponseFlow, call: cst.Call) -> None:
@@ -203,9 +214,10 @@ class ResponseAccess(Rule):
         if not call.args or call.args[0].keyword is not None or call.args[0].star:
             return
         first = call.args[0].value
-        if not _is_dict_like(flow.track(first), whole_only=False):
-            return
         name = _callee(func)
+        iterating = name in ("list", "sorted", "set", "tuple")
+        if not _is_dict_like(flow.track(first), whole_only=False, iterating=iterating):
+            return
         if (name == "dict" or call in ctx.util_calls) and len(call.args) == 1:
             if call in ctx.util_calls:
                 ctx.consume(ctx.util_calls.pop(call))
@@ -216,7 +228,7 @@ class ResponseAccess(Rule):
     def _truthiness(self, ctx: MigrationContext, flow: ResponseFlow, test: cst.BaseExpression) -> None:
         """``if not delta:`` was False for the empty final delta of a stream; a 1.x model is always true."""
         tracked = flow.track(test)
-        if tracked is None or tracked.shape != OBJECT or tracked.whole or tracked.maybe_none or tracked.maybe_stream:
+        if tracked is None or tracked.shape != OBJECT or tracked.whole or tracked.maybe_none:
             return
         ctx.edits.replace(test, _model_dump)
 
@@ -232,16 +244,24 @@ class ResponseAccess(Rule):
         if not isinstance(root, cst.Name):
             return
         found = ctx.analysis.bindings_of(root)
-        if found is None or not all(b.kind == "param" for b in found[1]):
-            return  # bound to something we can see is not an API call (e.g. a requests JSON body)
+        if found is None:
+            return
         shown = ctx.module.code_for_node(node.value)
-        ctx.todo(node, RULE, f"if {shown} is an openai response (it comes from outside this function), read "
-                             f"{shown}.choices: responses are objects in 1.x")
+        if all(b.kind == "param" for b in found[1]):
+            ctx.todo(node, RULE, f"if {shown} is an openai response (it comes from outside this function), read "
+                                 f"{shown}.choices: responses are objects in 1.x")
+        elif any(b.value is not None and flow.track(b.value) is not None for b in found[1]):
+            ctx.todo(node, RULE, f"{root.value} holds an openai response on some paths and something else on "
+                                 f"others; where it is a response, read {shown}.choices (responses are objects in 1.x)")
 
 
-def _is_dict_like(tracked, whole_only: bool = True) -> bool:
-    """A value that was a dict in 0.28 and is a model in 1.x (not a stream, a list or a leaf)."""
-    if tracked is None or tracked.shape != OBJECT or tracked.maybe_stream:
+def _is_dict_like(tracked, whole_only: bool = True, iterating: bool = False) -> bool:
+    """A value that was a dict in 0.28 and is a model in 1.x (not a stream, a list or a leaf).
+
+    A value that may be a stream (``stream=`` unknown) only counts where a stream could not have
+    been used in 0.28 either (``json.dumps``, ``dict()``...), not where it is iterated.
+    """
+    if tracked is None or tracked.shape != OBJECT or (tracked.maybe_stream and iterating):
         return False
     return tracked.whole or not whole_only
 

@@ -81,10 +81,8 @@ class TestMocks(Rule):
                                      "(e.g. openai.resources.chat.Completions, method create)")
             return
         cls, mapping = found
-        ctx.consume(ref)
-        ctx.kept_names.add("openai")
-        ctx.needs_openai_module = True
-        ctx.edits.replace_with(ref.node, dotted(*cls.split(".")))
+        module = ctx.module_spelling(ref)
+        ctx.edits.replace_with(ref.node, dotted(module, *cls.split(".")[1:]))
         quote = method_arg.value.quote
         ctx.edits.replace_with(method_arg.value, cst.SimpleString(f"{quote}{mapping.method}{quote}"))
         ctx.todo(call, RULE, _RETURNS_NOTE)
