@@ -107,7 +107,14 @@ class ResourceCalls(Rule):
         assert strategy is not None
         parent = ctx.analysis.parents.get(ref.node)
         call = parent if isinstance(parent, cst.Call) and parent.func is ref.node else None
-        plan = plan_arguments(call, method) if call is not None else ArgumentPlan()
+        wrapper = _wrapping_call(ctx, ref) if call is None else None
+        if wrapper is not None:  # asyncio.to_thread(openai.X.create, **kwargs): the kwargs are create's
+            plan = plan_arguments(_without_callee(wrapper, ref.node), method)
+            if plan.client_options:
+                plan.blockers.append("move the per-call options of this call to the 1.x spelling by hand "
+                                     "(credentials: client.with_options(...))")
+        else:
+            plan = plan_arguments(call, method) if call is not None else ArgumentPlan()
         if call is None and method.result_attr:
             plan.blockers.append(f"{'.'.join(method.resource)}.{method.method}() returns a response object in 1.x; "
                                  f"call it and read .{method.result_attr} to get what this function returned")
@@ -133,6 +140,10 @@ class ResourceCalls(Rule):
         ctx.edits.replace_with(ref.node, callee)
         if call is None:
             ctx.migrated_calls[ref.node] = method
+            if wrapper is not None:
+                if _callee_name(wrapper) == "to_thread":
+                    ctx.migrated_calls[wrapper] = method  # awaiting it gives the response
+                ctx.edits.replace(wrapper, lambda updated: _rewrite_wrapper(updated, ref.node, wrapper, plan, method))
             return
         ctx.migrated_calls[call] = method
         ctx.edits.replace(call, lambda updated: _rewrite_call(updated, plan, method))
@@ -152,6 +163,40 @@ class ResourceCalls(Rule):
                         ctx.todo(binding.node, RULE, UNMIGRATED_MODULE_ATTRIBUTES[parts[1]])
                     elif isinstance(binding.node, cst.ImportFrom) and parts[1] in UNMIGRATED_RESOURCES:
                         ctx.todo(binding.node, RULE, f"openai.{parts[1]}: {UNMIGRATED_RESOURCES[parts[1]]}")
+
+
+_WRAPPERS = ("to_thread", "partial")  # f(callee, *args, **kwargs) forwards the arguments to callee
+
+
+def _callee_name(call: cst.Call) -> Optional[str]:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+
+
+def _wrapping_call(ctx: MigrationContext, ref: OpenAIRef) -> Optional[cst.Call]:
+    arg = ctx.analysis.parents.get(ref.node)
+    call = ctx.analysis.parents.get(arg)
+    if isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and call.args and call.args[0] is arg \
+            and arg.keyword is None and _callee_name(call) in _WRAPPERS and len(call.args) > 1:
+        return call
+    return None
+
+
+def _without_callee(call: cst.Call, callee: cst.CSTNode) -> cst.Call:
+    return call.with_changes(args=[a for a in call.args if a.value is not callee])
+
+
+def _rewrite_wrapper(updated: cst.CSTNode, callee: cst.CSTNode, original: cst.Call, plan: ArgumentPlan,
+                     method: MethodMap) -> cst.CSTNode:
+    """Apply the argument plan to the arguments a wrapper forwards, keeping the callee first."""
+    assert isinstance(updated, cst.Call)
+    first, rest = updated.args[0], list(updated.args[1:])
+    forwarded = _rewrite_call(updated.with_changes(args=rest), plan, method)
+    assert isinstance(forwarded, cst.Call)
+    args = list(forwarded.args)
+    if args and first.comma is cst.MaybeSentinel.DEFAULT:
+        first = first.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return updated.with_changes(args=[first, *args])
 
 
 def _called(ctx: MigrationContext, ref: OpenAIRef) -> bool:
