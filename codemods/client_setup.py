@@ -67,12 +67,17 @@ class ClientSetup(Rule):
                             if ref.qualname.split(".")[0] == "openai"
                             and analysis.bindings_of(ref.root)[0] is not analysis.module_scope)
         self.nested = [s for s in self.sets if not s.top_level and s.attr in CONFIG_TO_CLIENT_KWARG]
-        if ctx.options.global_client or self.nested or nested_import:
-            settled = not self.nested and not nested_import  # settings complete at import time
-            async_name = ctx.free_name("aclient", "async_openai_client") if settled else None
-            ctx.strategy = ModuleClientStrategy("openai", async_name)
-            if ctx.options.global_client:
-                pass  # asked for: no TODO
+        options = ctx.options
+        if options.global_client or options.shared_configuration or self.nested or nested_import:
+            # async calls need an AsyncOpenAI: created once after this file's own settings if they are
+            # all set at import time, else built from the module settings when a call is made
+            settled = not self.nested and not nested_import and any(s.top_level for s in self.sets)
+            if settled:
+                ctx.strategy = ModuleClientStrategy("openai", ctx.free_name("aclient", "async_openai_client"), False)
+            else:
+                ctx.strategy = ModuleClientStrategy("openai", ctx.free_name("async_openai_client", "_async_openai_client"), True)
+            if options.global_client or options.shared_configuration:
+                pass  # asked for, or required by the other files of the run: no TODO
             elif self.nested:
                 # the key survives every run unchanged, so its TODO is found again (and not repeated)
                 first = next((s for s in self.nested if s.attr == "api_key"), self.nested[0])
@@ -112,7 +117,9 @@ class ClientSetup(Rule):
                 )
         if isinstance(ctx.strategy, ModuleClientStrategy):
             self._keep_module_settings(ctx)
-            if ctx.strategy.uses_async:
+            if ctx.strategy.uses_async and ctx.strategy.async_factory:
+                self._async_client_factory(ctx)
+            elif ctx.strategy.uses_async:
                 self._async_module_client(ctx)
         elif ctx.strategy.uses_sync or ctx.strategy.uses_async:
             self._create_clients(ctx)
@@ -233,6 +240,28 @@ class ClientSetup(Rule):
             ctx.edits.insert_statements(ctx.module.body[0], [statement], after=False)
         else:
             ctx.edits.insert_statements(anchor, [statement], after=True)
+
+    def _async_client_factory(self, ctx: MigrationContext) -> None:
+        """A function building an AsyncOpenAI from the module settings as they are when it is called.
+
+        0.28 read the module settings on every request (and opened a new HTTP session per call); the
+        1.x module client does the same for sync calls, and this keeps async calls equivalent.
+        """
+        strategy = ctx.strategy
+        assert isinstance(strategy, ModuleClientStrategy)
+        module = strategy.module_name
+        newline, indent = ctx.module.default_newline, ctx.module.default_indent
+        text = (f"def {strategy.async_name}():{newline}"
+                f"{indent}return {module}.AsyncOpenAI(api_key={module}.api_key, organization={module}.organization, "
+                f"base_url={module}.base_url){newline}")
+        function = cst.parse_statement(text, config=ctx.module.config_for_parsing)
+        function = function.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        ctx.needs_openai_module = True
+        anchor = _last_import_line(ctx)
+        if anchor is None:
+            ctx.edits.insert_statements(ctx.module.body[0], [function], after=False)
+        else:
+            ctx.edits.insert_statements(anchor, [function], after=True)
 
     # ----------------------------------------------------------------- instance client
     def _create_clients(self, ctx: MigrationContext) -> None:
@@ -507,6 +536,19 @@ def _first_nested_import(ctx: MigrationContext) -> cst.CSTNode:
         if found and found[0] is not ctx.analysis.module_scope:
             return found[1][0].node
     return ctx.module.body[0]
+
+
+def _last_import_line(ctx: MigrationContext) -> Optional[cst.CSTNode]:
+    """The last import at the top of the module (after a docstring), where helpers can go."""
+    anchor = None
+    for statement in ctx.module.body:
+        if _is_import_like(statement) or (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                                          and isinstance(statement.body[0], cst.Expr)
+                                          and isinstance(statement.body[0].value, cst.SimpleString)):
+            anchor = statement
+        elif anchor is not None:
+            break
+    return anchor
 
 
 def _is_import_like(stmt: cst.CSTNode) -> bool:

@@ -23,6 +23,9 @@ class Options:
     """User-facing switches that change how rules rewrite."""
 
     global_client: bool = False  # --global: keep the module-level client
+    # other files of this run set openai.* settings that this file's calls rely on: keep the
+    # settings global (module attributes) and call through the module client
+    shared_configuration: bool = False
 
 
 @dataclass

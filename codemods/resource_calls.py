@@ -128,11 +128,7 @@ class ResourceCalls(Rule):
         if isinstance(strategy, ModuleClientStrategy) and not method.is_async:
             strategy.module_name = ctx.module_spelling(ref)  # keeps or replaces the root
         callee = strategy.callee(method)
-        if callee is None:
-            ctx.todo(ref.node, RULE, "async calls need an AsyncOpenAI client, and the configuration of this file "
-                                     "is set at run time: create AsyncOpenAI(...) once it is complete and await "
-                                     f"<client>.{'.'.join(method.resource)}.{method.method}(...) here")
-            return
+        assert callee is not None
         for problem in plan.problems:
             ctx.todo(ref.node, RULE, problem)
         if not isinstance(strategy, ModuleClientStrategy) or method.is_async:

@@ -29,7 +29,7 @@ class ClientStrategy:
     uses_sync = False
     uses_async = False
 
-    def callee(self, method: MethodMap) -> Optional[cst.BaseExpression]:
+    def callee(self, method: MethodMap) -> cst.BaseExpression:
         raise NotImplementedError
 
 
@@ -42,7 +42,7 @@ class InstanceClientStrategy(ClientStrategy):
         self.uses_sync = False
         self.uses_async = False
 
-    def callee(self, method: MethodMap) -> Optional[cst.BaseExpression]:
+    def callee(self, method: MethodMap) -> cst.BaseExpression:
         if method.is_async:
             self.uses_async = True
             owner = self.async_name
@@ -59,17 +59,22 @@ class ModuleClientStrategy(ClientStrategy):
     same module settings (``async_name``) where the settings are complete at import time.
     """
 
-    def __init__(self, module_name: str, async_name: Optional[str] = None) -> None:
+    def __init__(self, module_name: str, async_name: str, async_factory: bool) -> None:
         self.module_name = module_name
-        self.async_name = async_name  # an AsyncOpenAI built from the module settings, when one can be
+        # an AsyncOpenAI built from the module settings: a variable created once the settings are
+        # complete, or (async_factory) a function that builds one when called
+        self.async_name = async_name
+        self.async_factory = async_factory
         self.uses_sync = False
         self.uses_async = False
 
-    def callee(self, method: MethodMap) -> Optional[cst.BaseExpression]:
+    def callee(self, method: MethodMap) -> cst.BaseExpression:
         if method.is_async:
-            if self.async_name is None:
-                return None
             self.uses_async = True
-            return dotted(self.async_name, *method.resource, method.method)
+            owner: cst.BaseExpression = cst.Call(func=cst.Name(self.async_name)) if self.async_factory \
+                else cst.Name(self.async_name)
+            for part in (*method.resource, method.method):
+                owner = cst.Attribute(value=owner, attr=cst.Name(part))
+            return owner
         self.uses_sync = True
         return dotted(self.module_name, *method.resource, method.method)

@@ -17,8 +17,9 @@ from migrator.engine import migrate_source
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURES = ROOT / "rules"
-# fixtures/rules/<rule>/ run in the default mode; fixtures/global/ with --global
-CASES = sorted(p for p in [*FIXTURES.glob("*/*.py"), *(ROOT / "global").glob("*.py")]
+# fixtures/rules/<rule>/ run in the default mode; fixtures/global/ with --global; fixtures/shared/ as
+# files of a project whose openai settings are set in another module
+CASES = sorted(p for p in [*FIXTURES.glob("*/*.py"), *(ROOT / "global").glob("*.py"), *(ROOT / "shared").glob("*.py")]
                if not p.name.endswith(".expected.py"))
 
 
@@ -27,7 +28,7 @@ def _expected_path(case: Path) -> Path:
 
 
 def _options(case: Path) -> Options:
-    return Options(global_client=case.parent.name == "global")
+    return Options(global_client=case.parent.name == "global", shared_configuration=case.parent.name == "shared")
 
 
 def _migrated(data: bytes, options: Options) -> bytes:
