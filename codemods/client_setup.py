@@ -159,7 +159,7 @@ class ClientSetup(Rule):
                 if not any(other.attr == "api_version" for other in self.sets) and item.top_level:
                     # 0.28 defaulted to this version for Azure; 1.x requires one
                     default = cst.parse_statement(f'{_module_of(item)}.api_version = "{_AZURE_DEFAULT_VERSION}"\n',
-                                                  config=ctx.module.config_for_parsing)
+                                                  config=parser_config(ctx.module))
                     ctx.edits.insert_statements(item.line, [default], after=True)
             elif item.attr == "api_type" and not azure and (string_value(value) or "").lower() not in _OPENAI_TYPES:
                 ctx.todo(item.assign, RULE, "api_type is chosen at run time: 1.x reads openai.api_type ('azure' or "
@@ -250,11 +250,11 @@ class ClientSetup(Rule):
         strategy = ctx.strategy
         assert isinstance(strategy, ModuleClientStrategy)
         module = strategy.module_name
-        newline, indent = ctx.module.default_newline, ctx.module.default_indent
+        newline, indent = ctx.module.default_newline, _indent(ctx.module)
         text = (f"def {strategy.async_name}():{newline}"
                 f"{indent}return {module}.AsyncOpenAI(api_key={module}.api_key, organization={module}.organization, "
                 f"base_url={module}.base_url){newline}")
-        function = cst.parse_statement(text, config=ctx.module.config_for_parsing)
+        function = cst.parse_statement(text, config=parser_config(ctx.module))
         function = function.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
         ctx.needs_openai_module = True
         anchor = _last_import_line(ctx)
@@ -412,9 +412,9 @@ def _client_statement(module: cst.Module, variable: str, cls: str, kwargs) -> cs
     if len(one_line) <= _LINE_LIMIT or len(kwargs) < 2 or any("\n" in r for r in rendered):
         text = one_line + module.default_newline
     else:
-        indent, newline = module.default_indent, module.default_newline
+        indent, newline = _indent(module), module.default_newline
         text = f"{variable} = {cls}({newline}" + "".join(f"{indent}{r},{newline}" for r in rendered) + f"){newline}"
-    statement = cst.parse_statement(text, config=module.config_for_parsing)
+    statement = cst.parse_statement(text, config=parser_config(module))
     assert isinstance(statement, cst.SimpleStatementLine)
     return statement
 
@@ -468,6 +468,18 @@ def _set_module_attribute(attr: str, value: Optional[cst.BaseExpression]):
                                     value=value if value is not None else updated.value)
 
     return rewrite
+
+
+def _indent(module: cst.Module) -> str:
+    """The module's indent, or four spaces when it is something odd (a form feed before spaces...)."""
+    indent = module.default_indent
+    return indent if indent and set(indent) <= {" ", "\t"} else "    "
+
+
+def parser_config(module: cst.Module) -> cst.PartialParserConfig:
+    """Parse new code with the module's newline and indent (libcst refuses some real-world indents)."""
+    return cst.PartialParserConfig(default_newline=module.default_newline,
+                                   default_indent=_indent(module))
 
 
 def _client_attr(attr: str) -> str:

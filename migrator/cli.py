@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import click
 from rich.console import Console
 
-from codemods import Options
-
 from . import __version__
 from .discovery import DiscoveryError, Skipped, discover
-from .engine import migrate_source
 from .gitguard import find_unsafe
+from .parallel import ProgressDisplay, migrate_candidates, resolve_jobs, scan
 from .report import FileOutcome, Reporter
-from .writer import ReadError, WriteError, atomic_write, read_source
+from .writer import ReadError, WriteError, atomic_write, read_source  # noqa: F401  (ReadError: tests)
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -30,6 +28,7 @@ Examples:
   openai-migrate .                 migrate the repository in place, then show the diff
   openai-migrate --dry-run src/    show what would change; exit 1 if anything would
   openai-migrate app.py --exclude 'tests/*'
+  openai-migrate -j4 .             migrate in 4 processes (default: one per core)
 
 \b
 Exit status:
@@ -47,8 +46,11 @@ Exit status:
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip files matching this gitignore-style pattern (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print no diff, only problems and the summary.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Migrate in N processes (default 0: one per core; 1: only this process).")
 @click.version_option(__version__, "--version", prog_name="openai-migrate")
-def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], quiet: bool) -> None:
+def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], quiet: bool,
+         jobs: int) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
     Rewrites every .py file under PATHS (default: the current directory) in place,
@@ -57,18 +59,33 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
     reporter = Reporter(Console(file=sys.stdout, highlight=False), Console(file=sys.stderr, highlight=False))
     skipped: List[Skipped] = []
     try:
-        files = list(discover(list(paths) or [Path(".")], excludes=excludes, suffixes=(".py",), skipped=skipped))
+        found = discover(list(paths) or [Path(".")], excludes=excludes, suffixes=(".py",), skipped=skipped)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc
-    for entry in skipped:
-        reporter.note(f"skipped: {entry.path.as_posix()}: {entry.reason}")
 
-    options = Options()
-    outcomes: List[FileOutcome] = []
-    for path in files:
-        outcome = _migrate_file(path, options)
-        if outcome.changed or outcome.error is not None:
-            outcomes.append(outcome)
+    # Phase 1 reads every file and keeps the ones that mention openai; phase 2 migrates those, with worker
+    # processes when there are enough of them. Only changed or failed files are kept, in discovery order.
+    with ProgressDisplay(reporter.err, enabled=reporter.err.is_terminal and not quiet) as progress:
+        scanned = scan(found, read_source, progress)
+        for entry in skipped:
+            reporter.note(f"skipped: {entry.path.as_posix()}: {entry.reason}")
+        indexed: List[Tuple[int, FileOutcome]] = [
+            (index, FileOutcome(path, error=_reason(path, exc))) for index, path, exc in scanned.read_errors]
+        if scanned.candidates:
+            for done in migrate_candidates(scanned.candidates, read_source, resolve_jobs(jobs), want_diff=not quiet,
+                                           options=scanned.options(), progress=progress, note=reporter.note):
+                outcome = FileOutcome(done.path)
+                if done.read_error is not None:
+                    outcome.error = _reason(done.path, done.read_error)
+                elif done.result is not None:
+                    result = done.result
+                    outcome.error = result.error
+                    if result.new is not None:
+                        outcome.new, outcome.encoding, outcome.todos = result.new, result.encoding, result.todos
+                        outcome.diff = done.diff
+                indexed.append((done.index, outcome))
+    indexed.sort(key=lambda item: item[0])
+    outcomes: List[FileOutcome] = [outcome for _, outcome in indexed]
 
     changed = [o for o in outcomes if o.changed]
     if changed and not dry_run and not allow_dirty:
@@ -95,27 +112,13 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
         if outcome.error is not None:
             reporter.problem(outcome.path, outcome.error)
     reporter.todos(outcomes)
-    reporter.summary(len(files), outcomes, dry_run)
+    reporter.summary(scanned.scanned, outcomes, dry_run)
 
     if any(o.error is not None for o in outcomes):
         sys.exit(EXIT_FAILED)
     if dry_run and changed:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
-
-
-def _migrate_file(path: Path, options: Options) -> FileOutcome:
-    outcome = FileOutcome(path)
-    try:
-        data = read_source(path)
-    except (ReadError, OSError) as exc:
-        outcome.error = _reason(path, exc)
-        return outcome
-    result = migrate_source(data, options)
-    outcome.error = result.error
-    if result.new is not None:
-        outcome.old, outcome.new, outcome.encoding, outcome.todos = data, result.new, result.encoding, result.todos
-    return outcome
 
 
 def _reason(path: Path, exc: OSError) -> str:

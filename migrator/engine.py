@@ -66,6 +66,9 @@ def migrate_source(data: bytes, options: Optional[Options] = None) -> SourceResu
         new_module, todos = migrate_module(module, options)
     except RecursionError:
         return SourceResult(error="too deeply nested to migrate", parsed=True)
+    except Exception as exc:  # a bug of ours must cost one file, never the run or a broken write
+        return SourceResult(error=f"internal error while migrating ({type(exc).__name__}: {exc}); file left unchanged",
+                            parsed=True)
     if new_module is module:
         return SourceResult(parsed=True)
     new = _keep_final_newline(data, new_module.bytes)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from rich import box
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from .engine import TodoAt
+if TYPE_CHECKING:  # the engine imports libcst, which a run without openai never needs
+    from .engine import TodoAt
 
 
 @dataclass
@@ -24,6 +25,7 @@ class FileOutcome:
     todos: List[TodoAt] = field(default_factory=list)
     error: Optional[str] = None
     written: bool = False
+    diff: Optional[str] = None  # the unified diff, when it was made where the file was migrated (a worker)
 
     @property
     def changed(self) -> bool:
@@ -31,6 +33,8 @@ class FileOutcome:
 
 
 def unified_diff(outcome: FileOutcome) -> str:
+    if outcome.diff is not None:
+        return outcome.diff
     assert outcome.old is not None and outcome.new is not None
     name = outcome.path.as_posix()
     old = outcome.old.decode(outcome.encoding, errors="replace").splitlines(keepends=True)
