@@ -50,6 +50,8 @@ class ArgumentPlan:
     extra: Dict[str, List[Tuple[str, int]]] = field(default_factory=dict)  # extra_body/query -> (key, index)
     raw_file: Optional[Tuple[int, int]] = None  # (data index, filename index)
     problems: List[str] = field(default_factory=list)  # TODOs; the call still migrates
+    # module-client spelling of per-call credentials: (module name, async) of a client built for the call
+    per_call_client: Optional[Tuple[str, bool]] = None
     blockers: List[str] = field(default_factory=list)  # TODOs; the call is left as it was
 
 
@@ -119,8 +121,8 @@ class ResourceCalls(Rule):
             plan.blockers.append(f"{'.'.join(method.resource)}.{method.method}() returns a response object in 1.x; "
                                  f"call it and read .{method.result_attr} to get what this function returned")
         if plan.client_options and isinstance(strategy, ModuleClientStrategy):
-            plan.blockers.append("per-call credentials need an explicit client: create OpenAI(api_key=...) "
-                                 "and call it instead of the module-level client")
+            # the module client has no with_options(): a client for this call, from the module settings
+            plan.per_call_client = (ctx.module_spelling(ref), method.is_async)
         if plan.blockers:
             for problem in plan.blockers:
                 ctx.todo(ref.node, RULE, problem)
@@ -305,7 +307,19 @@ def _rewrite_call(updated: cst.CSTNode, plan: ArgumentPlan, method: MethodMap) -
         args.append(cst.Arg(keyword=cst.Name(target), value=cst.Dict(pairs), equal=cst.AssignEqual(**_NO_SPACE)))
     args = _fix_commas(args, old_args)
     new_call = updated.with_changes(args=args)
-    if plan.client_options:
+    if plan.client_options and plan.per_call_client is not None:
+        module, is_async = plan.per_call_client
+        given = {option: old_args[index].value for option, index in plan.client_options}
+        settings = []
+        for option, attr in (("api_key", "api_key"), ("organization", "organization"), ("base_url", "base_url")):
+            default = cst.Attribute(value=cst.Name(module), attr=cst.Name(attr))
+            value = cst.BooleanOperation(left=given[option], operator=cst.Or(), right=default) \
+                if option in given else default  # 0.28 fell back to the module setting for None
+            settings.append(cst.Arg(keyword=cst.Name(option), value=value, equal=cst.AssignEqual(**_NO_SPACE)))
+        client = cst.Call(func=cst.Attribute(value=cst.Name(module), attr=cst.Name("AsyncOpenAI" if is_async else "OpenAI")),
+                          args=_fix_commas(settings, []))
+        new_call = new_call.with_changes(func=_rebase(new_call.func, len(method.resource) + 1, client))
+    elif plan.client_options:
         owner = new_call.func
         for _ in range(len(method.resource) + 1):
             assert isinstance(owner, cst.Attribute)

@@ -29,6 +29,7 @@ Examples:
   openai-migrate --dry-run src/    show what would change; exit 1 if anything would
   openai-migrate app.py --exclude 'tests/*'
   openai-migrate -j4 .             migrate in 4 processes (default: one per core)
+  openai-migrate --global notebooks/   keep the module-level client (openai.chat.completions...)
 
 \b
 Exit status:
@@ -45,12 +46,14 @@ Exit status:
 @click.option("--allow-dirty", is_flag=True, help="Write even over files with uncommitted changes or outside git.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip files matching this gitignore-style pattern (repeatable).")
+@click.option("--global", "global_client", is_flag=True,
+              help="Keep the module-level client (openai.chat.completions.create) instead of creating one.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no diff, only problems and the summary.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
               help="Migrate in N processes (default 0: one per core; 1: only this process).")
 @click.version_option(__version__, "--version", prog_name="openai-migrate")
-def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], quiet: bool,
-         jobs: int) -> None:
+def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], global_client: bool,
+         quiet: bool, jobs: int) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
     Rewrites every .py file under PATHS (default: the current directory) in place,
@@ -73,7 +76,7 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
             (index, FileOutcome(path, error=_reason(path, exc))) for index, path, exc in scanned.read_errors]
         if scanned.candidates:
             for done in migrate_candidates(scanned.candidates, read_source, resolve_jobs(jobs), want_diff=not quiet,
-                                           options=scanned.options(), progress=progress, note=reporter.note):
+                                           options=scanned.options(global_client=global_client), progress=progress, note=reporter.note):
                 outcome = FileOutcome(done.path)
                 if done.read_error is not None:
                     outcome.error = _reason(done.path, done.read_error)

@@ -164,12 +164,14 @@ class ScanResult:
     read_errors: List[Tuple[int, Path, OSError]]
     facts: Optional["ProjectFacts"] = None  # what the candidates tell together (None: no candidate)
 
-    def options(self) -> "Options":
-        """The codemod options for this run: the defaults, adjusted for the project as a whole (openai
-        configured in one module and called from others, see :mod:`migrator.project`)."""
+    def options(self, **chosen: bool) -> "Options":
+        """The codemod options for this run: the user's choices (e.g. ``global_client``), adjusted for the
+        project as a whole (openai configured in one module and called from others, see
+        :mod:`migrator.project`). Imported here so that runs without candidates never load libcst."""
         from codemods import Options
 
-        return self.facts.options(Options()) if self.facts is not None else Options()
+        base = Options(**chosen)
+        return self.facts.options(base) if self.facts is not None else base
 
 
 def scan(paths: Iterable[Path], read: Callable[[Path], bytes], progress: Optional["ProgressDisplay"] = None,

@@ -1,5 +1,6 @@
-"""End-to-end proof: each example program, run with openai 0.28.1, and its migration by the CLI,
-run with the latest openai, print the same output and send the same requests to a fake server.
+"""End-to-end proof: each example program, run with openai 0.28.1, and its migration by the CLI
+(default mode and --global), run with the latest openai, print the same output and send the same
+requests to a fake server.
 """
 
 from __future__ import annotations
@@ -25,21 +26,27 @@ def server():
         yield fake
 
 
-def migrate_with_cli(program: Path, workdir: Path) -> str:
+def migrate_with_cli(program: Path, workdir: Path, flags=()) -> str:
     workdir.mkdir(parents=True)
     script = workdir / "main.py"
     script.write_bytes((program / "before.py").read_bytes())
-    proc = subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", str(script)],
+    proc = subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", *flags, str(script)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return script.read_text()
 
 
+@pytest.mark.parametrize("mode", ["default", "global"])
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.name for p in PROGRAMS])
-def test_migrated_program_behaves_like_the_original(program: Path, server: FakeOpenAIServer, tmp_path: Path) -> None:
-    migrated = migrate_with_cli(program, tmp_path / "migrate")
+def test_migrated_program_behaves_like_the_original(program: Path, mode: str, server: FakeOpenAIServer,
+                                                    tmp_path: Path) -> None:
+    flags = ["--global"] if mode == "global" else []
+    migrated = migrate_with_cli(program, tmp_path / "migrate", flags)
     assert migrated != (program / "before.py").read_text(), "the migration changed nothing"
-    if program.name in EXPECTED_TODOS:
+    if mode == "global":
+        code = "\n".join(line for line in migrated.splitlines() if not line.lstrip().startswith("#"))
+        assert "= OpenAI(" not in code and "= AzureOpenAI(" not in code, "--global must keep the module client"
+    elif program.name in EXPECTED_TODOS:
         assert "TODO(openai-migrate)" in migrated, migrated
     old = run_fixture(program, "old", server, tmp_path / "old")
     new = run_fixture(program, "new", server, tmp_path / "new", script_text=migrated)
