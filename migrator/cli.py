@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import click
 from rich.console import Console
 
 from . import __version__
+from .config import ConfigError, load_config
 from .discovery import DiscoveryError, Skipped, discover
+from .files import SUFFIXES, kind_of
 from .gitguard import find_unsafe
 from .parallel import ProgressDisplay, migrate_candidates, resolve_jobs, scan
 from .report import FileOutcome, Reporter
@@ -46,23 +48,36 @@ Exit status:
 @click.option("--allow-dirty", is_flag=True, help="Write even over files with uncommitted changes or outside git.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip files matching this gitignore-style pattern (repeatable).")
-@click.option("--global", "global_client", is_flag=True,
+@click.option("--global/--no-global", "global_client", default=None,
               help="Keep the module-level client (openai.chat.completions.create) instead of creating one.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Read [tool.openai-migrate] from this file instead of the nearest pyproject.toml.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no diff, only problems and the summary.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
               help="Migrate in N processes (default 0: one per core; 1: only this process).")
 @click.version_option(__version__, "--version", prog_name="openai-migrate")
-def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str], global_client: bool,
-         quiet: bool, jobs: int) -> None:
+def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str],
+         global_client: Optional[bool], config_path: Optional[Path], quiet: bool, jobs: Optional[int]) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
     Rewrites every .py file under PATHS (default: the current directory) in place,
     honouring .gitignore, then prints a unified diff of the changes and a summary.
     """
     reporter = Reporter(Console(file=sys.stdout, highlight=False), Console(file=sys.stderr, highlight=False))
+    try:
+        config = load_config(list(paths), config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if global_client is None:
+        global_client = bool(config.global_client)
+    if jobs is None:
+        jobs = config.jobs if config.jobs is not None else 0
+    excludes = [*config.exclude, *excludes]
     skipped: List[Skipped] = []
     try:
-        found = discover(list(paths) or [Path(".")], excludes=excludes, suffixes=(".py",), skipped=skipped)
+        found = (path for path in discover(list(paths) or [Path(".")], excludes=excludes, suffixes=SUFFIXES,
+                                           skipped=skipped)
+                 if kind_of(path) is not None)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -83,6 +98,7 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
                 elif done.result is not None:
                     result = done.result
                     outcome.error = result.error
+                    outcome.notes = result.notes
                     if result.new is not None:
                         outcome.new, outcome.encoding, outcome.todos = result.new, result.encoding, result.todos
                         outcome.diff = done.diff
@@ -114,7 +130,13 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
     for outcome in outcomes:
         if outcome.error is not None:
             reporter.problem(outcome.path, outcome.error)
+        for note in outcome.notes:
+            reporter.note(f"{outcome.path.as_posix()}: {note}")
     reporter.todos(outcomes)
+    if any(outcome.changed and kind_of(outcome.path) == "pins" for outcome in outcomes) or any(
+            "->" in note for o in outcomes for note in o.notes):
+        reporter.note("openai pins were raised to >=1.0: re-lock your dependencies (poetry lock, pip-compile, "
+                      "pipenv lock...) so lock files follow.")
     reporter.summary(scanned.scanned, outcomes, dry_run)
 
     if any(o.error is not None for o in outcomes):

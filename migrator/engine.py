@@ -30,6 +30,11 @@ class TodoAt:
     line: int
     rule: str
     message: str
+    cell: Optional[int] = None  # notebooks: the cell (1-based), ``line`` is then within the cell
+
+    @property
+    def where(self) -> str:
+        return f"cell {self.cell}, line {self.line}" if self.cell is not None else str(self.line)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class SourceResult:
     error: Optional[str] = None
     parsed: bool = False
     encoding: str = "utf-8"
+    notes: List[str] = field(default_factory=list)  # things to tell the user that are not failures
 
 
 def mentions_openai(data: bytes) -> bool:

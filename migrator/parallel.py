@@ -197,7 +197,8 @@ def scan(paths: Iterable[Path], read: Callable[[Path], bytes], progress: Optiona
                 from .project import ProjectFacts  # imports the codemods: only once a file mentions openai
 
                 facts = ProjectFacts()
-            facts.observe(path.as_posix(), data)
+            if path.name.endswith(".py"):  # notebooks run on their own; pin files hold no code
+                facts.observe(path.as_posix(), data)
             size = len(data)
             keep = kept + size <= keep_bytes
             kept += size if keep else 0
@@ -244,14 +245,11 @@ def migrate_candidates(candidates: Sequence[Candidate], read: Callable[[Path], b
 
 def _migrate_file(index: int, path: Path, data: bytes, options: "Options", want_diff: bool) -> Optional[Done]:
     """One candidate, in a worker or in this process; None when it does not change."""
-    result = migrate_one(data, options)
-    if result.new is None and result.error is None:
-        return None
-    diff = None
-    if want_diff and result.new is not None and result.error is None:
-        from .report import FileOutcome, unified_diff
+    from .files import migrate_path
 
-        diff = unified_diff(FileOutcome(path, old=data, new=result.new, encoding=result.encoding))
+    result, diff = migrate_path(path, data, options, want_diff)
+    if result.new is None and result.error is None and not result.notes:
+        return None
     return Done(index, path, result, diff=diff)
 
 

@@ -6,8 +6,9 @@ globals, but the 1.x module-level client does, at call time. So when one file of
 openai settings and another file calls the API without setting them, every file keeps the
 settings as module attributes and calls through the module client (``shared_configuration``).
 
-The check is a cheap byte scan of the files that mention openai, done before any of them is
-parsed; a false alarm only costs the more conservative (still correct) migration.
+The check is a cheap byte scan of the ``.py`` files that mention openai, done before any of them
+is parsed; a false alarm only costs the more conservative (still correct) migration. Notebooks
+are programs of their own and take no part in it.
 """
 
 from __future__ import annotations

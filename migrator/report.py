@@ -25,6 +25,7 @@ class FileOutcome:
     todos: List[TodoAt] = field(default_factory=list)
     error: Optional[str] = None
     written: bool = False
+    notes: List[str] = field(default_factory=list)
     diff: Optional[str] = None  # the unified diff, when it was made where the file was migrated (a worker)
 
     @property
@@ -59,10 +60,11 @@ class Reporter:
             self.out.file.flush()
 
     def problem(self, path: Path, message: str) -> None:
-        self.err.print(f"error: {path.as_posix()}: {message}", markup=False, highlight=False, soft_wrap=True)
+        self.err.print(f"error: {path.as_posix()}: {message}", markup=False, highlight=False, soft_wrap=True,
+                       emoji=False)
 
     def note(self, message: str) -> None:
-        self.err.print(message, markup=False, highlight=False, soft_wrap=True)
+        self.err.print(message, markup=False, highlight=False, soft_wrap=True, emoji=False)
 
     def todos(self, outcomes: List[FileOutcome]) -> None:
         """Every TODO left, by file and line: a table on a terminal, one grep-able line each otherwise."""
@@ -75,12 +77,14 @@ class Reporter:
             table.add_column("rule", no_wrap=True)
             table.add_column("what to do")
             for path, todo in rows:
-                table.add_row(f"{path}:{todo.line}", todo.rule, todo.message)
+                table.add_row(f"{path}:{todo.where}" if todo.cell is None else f"{path}: {todo.where}", todo.rule,
+                              todo.message)
             self.err.print(table)
             return
         for path, todo in rows:
-            self.err.print(f"{path}:{todo.line}: TODO [{todo.rule}] {todo.message}",
-                           markup=False, highlight=False, soft_wrap=True)
+            where = f"{path}:{todo.line}" if todo.cell is None else f"{path}: {todo.where}"
+            self.err.print(f"{where}: TODO [{todo.rule}] {todo.message}",
+                           markup=False, highlight=False, soft_wrap=True, emoji=False)
 
     def summary(self, scanned: int, outcomes: List[FileOutcome], dry_run: bool) -> None:
         changed = sum(1 for o in outcomes if o.changed)

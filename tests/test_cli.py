@@ -232,3 +232,39 @@ def test_read_only_file_is_reported_not_forced(repo: Path) -> None:
         assert (repo / "app.py").read_bytes() == OLD
     finally:
         (repo / "app.py").chmod(0o644)
+
+
+def test_global_mode_from_pyproject_and_flag_override(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.openai-migrate]\nglobal = true\nexclude = ["skip_me.py"]\n')
+    (repo / "skip_me.py").write_bytes(OLD)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")
+    result = run("--dry-run", ".", cwd=repo)
+    assert "+r = openai.completions.create(" in result.stdout
+    assert "skip_me.py" not in result.stdout
+    overridden = run("--dry-run", "--no-global", ".", cwd=repo)
+    assert "+r = client.completions.create(" in overridden.stdout
+
+
+def test_bad_configuration_is_a_usage_error(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.openai-migrate]\nglobal = "yes"\n')
+    result = run("--dry-run", ".", cwd=repo)
+    assert result.exit_code == 2
+    assert "pyproject.toml: [tool.openai-migrate] global must be true or false" in result.output
+
+
+def test_notebooks_and_pins_are_migrated_with_the_code(repo: Path) -> None:
+    notebook = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks" / "l2_guidelines.ipynb"
+    expected = notebook.with_name("l2_guidelines.expected.ipynb")
+    (repo / "guide.ipynb").write_bytes(notebook.read_bytes())
+    (repo / "requirements.txt").write_bytes(b"numpy==1.26\nopenai==0.28.1  # pinned for the course\n")
+    (repo / "notes.txt").write_bytes(b"openai==0.28.1 is what we used\n")  # not a pin file: never touched
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "notebook")
+    result = run(".", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert (repo / "guide.ipynb").read_bytes() == expected.read_bytes()
+    assert (repo / "requirements.txt").read_bytes() == b"numpy==1.26\nopenai>=1.0  # pinned for the course\n"
+    assert (repo / "notes.txt").read_bytes() == b"openai==0.28.1 is what we used\n"
+    assert "--- a/guide.ipynb: cell" in result.stdout
+    assert "re-lock your dependencies" in result.stderr

@@ -1,0 +1,79 @@
+"""Project configuration: ``[tool.openai-migrate]`` in the nearest ``pyproject.toml``.
+
+Found by walking up from the first path given (or pointed at with ``--config``). Command-line
+flags override it. Keys: ``global`` (bool: keep the module-level client), ``exclude`` (list of
+gitignore-style patterns, added to ``--exclude``), ``jobs`` (int).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11
+    import tomli as tomllib
+
+SECTION = "openai-migrate"
+_KNOWN = {"global", "exclude", "jobs"}
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or holds a wrong value; the message names the file."""
+
+
+@dataclass
+class ProjectConfig:
+    path: Optional[Path] = None  # the pyproject.toml the settings came from
+    global_client: Optional[bool] = None
+    exclude: List[str] = field(default_factory=list)
+    jobs: Optional[int] = None
+
+
+def find_pyproject(paths: Sequence[Path]) -> Optional[Path]:
+    start = Path(paths[0]) if paths else Path(".")
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(paths: Sequence[Path], explicit: Optional[Path] = None) -> ProjectConfig:
+    path = explicit if explicit is not None else find_pyproject(paths)
+    if path is None:
+        return ProjectConfig()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc}") from exc
+    section = data.get("tool", {}).get(SECTION)
+    if section is None:
+        return ProjectConfig(path=Path(path))
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
+    unknown = sorted(set(section) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [tool.{SECTION}]: {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(_KNOWN))})")
+    config = ProjectConfig(path=Path(path))
+    if "global" in section:
+        if not isinstance(section["global"], bool):
+            raise ConfigError(f"{path}: [tool.{SECTION}] global must be true or false")
+        config.global_client = section["global"]
+    if "exclude" in section:
+        exclude = section["exclude"]
+        if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
+            raise ConfigError(f"{path}: [tool.{SECTION}] exclude must be a list of strings")
+        config.exclude = list(exclude)
+    if "jobs" in section:
+        if not isinstance(section["jobs"], int) or isinstance(section["jobs"], bool) or section["jobs"] < 0:
+            raise ConfigError(f"{path}: [tool.{SECTION}] jobs must be a whole number >= 0")
+        config.jobs = section["jobs"]
+    return config
