@@ -24,6 +24,7 @@ from .report import FileOutcome, Reporter
 from .writer import ReadError, WriteError, atomic_write, read_source  # noqa: F401  (ReadError: tests)
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 _EPILOG = """\b
 Examples:
@@ -39,6 +40,7 @@ Exit status:
   1  --dry-run: some file would change
   2  usage error, or refused to overwrite uncommitted work (see --allow-dirty)
   3  some files could not be processed (the others were still migrated)
+  130  interrupted (Ctrl-C); every file is either unchanged or completely written
 """
 
 
@@ -81,6 +83,15 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc
 
+    try:
+        outcomes, scanned = _migrate_all(found, skipped, reporter, quiet, jobs, global_client)
+    except KeyboardInterrupt:
+        reporter.note("Interrupted before anything was written.")
+        sys.exit(EXIT_INTERRUPTED)
+    _finish(outcomes, scanned, reporter, dry_run, allow_dirty, quiet)
+
+
+def _migrate_all(found, skipped, reporter: Reporter, quiet: bool, jobs: int, global_client: bool):
     # Phase 1 reads every file and keeps the ones that mention openai; phase 2 migrates those, with worker
     # processes when there are enough of them. Only changed or failed files are kept, in discovery order.
     with ProgressDisplay(reporter.err, enabled=reporter.err.is_terminal and not quiet) as progress:
@@ -104,7 +115,11 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
                         outcome.diff = done.diff
                 indexed.append((done.index, outcome))
     indexed.sort(key=lambda item: item[0])
-    outcomes: List[FileOutcome] = [outcome for _, outcome in indexed]
+    return [outcome for _, outcome in indexed], scanned
+
+
+def _finish(outcomes: List[FileOutcome], scanned, reporter: Reporter, dry_run: bool, allow_dirty: bool,
+            quiet: bool) -> None:
 
     changed = [o for o in outcomes if o.changed]
     if changed and not dry_run and not allow_dirty:
@@ -117,12 +132,27 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
             sys.exit(EXIT_USAGE)
 
     if not dry_run:
-        for outcome in changed:
-            try:
-                atomic_write(outcome.path, outcome.new)  # type: ignore[arg-type]
-                outcome.written = True
-            except (WriteError, OSError) as exc:
-                outcome.error = f"not written: {_reason(outcome.path, exc)}"
+        current = None
+        try:
+            for outcome in changed:
+                current = outcome
+                try:
+                    atomic_write(outcome.path, outcome.new)  # type: ignore[arg-type]
+                    outcome.written = True
+                except (WriteError, OSError) as exc:
+                    outcome.error = f"not written: {_reason(outcome.path, exc)}"
+        except KeyboardInterrupt:
+            if current is not None and not current.written:  # interrupted around the rename: look
+                try:
+                    current.written = current.path.read_bytes() == current.new
+                except OSError:
+                    pass
+            written = [o for o in changed if o.written]
+            for outcome in written:
+                reporter.note(f"written: {outcome.path.as_posix()}")
+            reporter.note(f"Interrupted: {len(written)} of {len(changed)} files were written (each one completely); "
+                          "the others are unchanged. Run again to finish.")
+            sys.exit(EXIT_INTERRUPTED)
 
     for outcome in outcomes:
         if outcome.changed and not quiet:

@@ -1,5 +1,5 @@
 """End-to-end proof for notebooks: each notebook in ``fixtures/e2e_notebooks/``, run cell by cell with openai
-0.28.1, and its migration by ``migrate_notebook``, run with the latest openai, print the same output and send
+0.28.1, and its migration by ``migrate_notebook`` (default mode and --global), run with the latest openai, print the same output and send
 the same requests to the fake server (see ``tests/e2e/notebook_runner.py`` for how cells are run).
 """
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from codemods import Options
 from migrator.notebooks import migrate_notebook
 from tests.e2e.fake_server import FakeOpenAIServer
 from tests.e2e.harness import compare_runs, load_program_spec
@@ -29,10 +30,12 @@ def _sources(data: bytes):
     return ["".join(c["source"]) for c in json.loads(data)["cells"] if c["cell_type"] == "code"]
 
 
+@pytest.mark.parametrize("mode", ["default", "global"])
 @pytest.mark.parametrize("program", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_migrated_notebook_behaves_like_the_original(program: Path, server: FakeOpenAIServer, tmp_path: Path) -> None:
+def test_migrated_notebook_behaves_like_the_original(program: Path, mode: str, server: FakeOpenAIServer,
+                                                     tmp_path: Path) -> None:
     original = (program / NOTEBOOK_NAME).read_bytes()
-    result = migrate_notebook(original)
+    result = migrate_notebook(original, Options(global_client=mode == "global"))
     assert result.error is None and result.problems == [], (result.error, result.problems)
     assert result.new is not None, "the migration changed nothing"
     assert not any("openai==0.2" in s or '"openai<1"' in s for s in _sources(result.new)), "an old pin is left"
