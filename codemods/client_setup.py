@@ -66,9 +66,12 @@ class ClientSetup(Rule):
         nested_import = any(ref.scope is not analysis.module_scope for ref in analysis.openai_refs
                             if ref.qualname.split(".")[0] == "openai"
                             and analysis.bindings_of(ref.root)[0] is not analysis.module_scope)
-        self.nested = [s for s in self.sets if not s.top_level and s.attr in CONFIG_TO_CLIENT_KWARG]
+        self.nested = [s for s in self.sets if not s.top_level and (s.attr in CONFIG_TO_CLIENT_KWARG or s.attr == "api_key_path")]
+        # every setting made at run time, under its 0.28 or its 1.x name, in file order: the TODO goes on
+        # the first, which a second run finds at the same place
+        runtime_set = _runtime_settings(ctx) if self.nested or _runtime_settings(ctx, only_1x=True) else []
         options = ctx.options
-        if options.global_client or options.shared_configuration or self.nested or nested_import:
+        if options.global_client or options.shared_configuration or runtime_set or nested_import:
             # async calls need an AsyncOpenAI: created once after this file's own settings if they are
             # all set at import time, else built from the module settings when a call is made
             settled = not self.nested and not nested_import and any(s.top_level for s in self.sets)
@@ -78,14 +81,13 @@ class ClientSetup(Rule):
                 ctx.strategy = ModuleClientStrategy("openai", ctx.free_name("async_openai_client", "_async_openai_client"), True)
             if options.global_client or options.shared_configuration:
                 pass  # asked for, or required by the other files of the run: no TODO
-            elif self.nested:
-                # the key survives every run unchanged, so its TODO is found again (and not repeated)
-                first = next((s for s in self.nested if s.attr == "api_key"), self.nested[0])
-                where = _describe_location(ctx, first.assign)
+            elif runtime_set:
+                first = runtime_set[0]
+                where = _describe_location(ctx, first)
                 ctx.todo(
-                    first.assign,
+                    first,
                     RULE,
-                    f"openai.{first.attr} is set {where}, so this file keeps the 1.x module-level client "
+                    f"openai settings are set {where}, so this file keeps the 1.x module-level client "
                     f"(openai.chat.completions...), which reads openai.api_key/openai.base_url when called; "
                     f"to use an explicit client, create OpenAI(...) where the configuration is complete and call it instead",
                 )
@@ -424,6 +426,52 @@ def _http_client(ctx: MigrationContext, proxy: cst.BaseExpression, is_async: boo
     ctx.needed_imports.add((name, None))
     return cst.Call(func=cst.Name(name), args=[cst.Arg(keyword=cst.Name("proxy"), value=proxy,
                                                         equal=cst.AssignEqual(**_NO_SPACE))])
+
+
+_RUNTIME_1X_NAMES = ("api_key", "organization", "base_url", "azure_endpoint", "azure_ad_token")
+_RUNTIME_ALL_NAMES = (*_RUNTIME_1X_NAMES, "api_base", "api_key_path", "api_type", "api_version", "proxy",
+                      "http_client", "default_headers")
+
+
+def _runtime_settings(ctx: MigrationContext, only_1x: bool = False) -> list:
+    """``openai.<setting> = ...`` assignments made outside the module body, in file order."""
+    names = _RUNTIME_1X_NAMES if only_1x else _RUNTIME_ALL_NAMES
+    found = []
+    for ref in ctx.analysis.openai_refs:
+        parts = ref.qualname.split(".")
+        if len(parts) != 2 or parts[1] not in names:
+            continue
+        target = ctx.analysis.parents.get(ref.node)
+        assign = ctx.analysis.parents.get(target) if isinstance(target, cst.AssignTarget) else None
+        if isinstance(assign, cst.Assign):
+            line = ctx.analysis.parents.get(assign)
+            if ctx.analysis.parents.get(line) is not ctx.module:
+                found.append(assign)
+    order = {line: i for i, line in enumerate(_lines_in_order(ctx.module))}
+    return sorted(found, key=lambda assign: order.get(ctx.analysis.parents.get(assign), 0))
+
+
+def _lines_in_order(module: cst.Module):
+    """Every simple statement line of the module, in source order (blocks walked depth first)."""
+    stack = list(reversed(module.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.SimpleStatementLine):
+            yield node
+            continue
+        children = []
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            part = getattr(node, name, None)
+            if isinstance(part, (list, tuple)):
+                children.extend(part)
+            elif part is not None:
+                children.append(part)
+        for child in reversed(children):
+            body = getattr(child, "body", None)
+            if isinstance(child, cst.BaseSuite):
+                stack.extend(reversed(list(child.body)) if isinstance(child.body, (list, tuple)) else [])
+            elif body is not None or isinstance(child, (cst.Else, cst.Finally, cst.If, cst.ExceptHandler)):
+                stack.append(child)
 
 
 def _azure_kind(sets) -> Optional[str]:
