@@ -11,7 +11,7 @@ import ast
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -126,22 +126,28 @@ def _check_parses(old: bytes, new: bytes) -> Optional[str]:
         return _syntax_message(exc)
 
 
-def _locate_todos(old: bytes, new: bytes, todos, encoding: str) -> List[TodoAt]:
-    """Line numbers of the TODO comments this run added."""
-    by_message = {todo.message: todo.rule for todo in todos}
-    existing = old.decode(encoding, errors="replace").splitlines()
-    seen = {}
-    for line in existing:
+def new_todo_lines(old: str, new: str) -> List[Tuple[int, str]]:
+    """(line number, message) of the TODO comments in ``new`` that ``old`` did not have."""
+    seen: Dict[str, int] = {}
+    for line in old.splitlines():
         if TODO_PREFIX in line:
             text = line.split(TODO_PREFIX, 1)[1].strip()
             seen[text] = seen.get(text, 0) + 1
-    found: List[TodoAt] = []
-    for number, line in enumerate(new.decode(encoding, errors="replace").splitlines(), start=1):
+    found: List[Tuple[int, str]] = []
+    for number, line in enumerate(new.splitlines(), start=1):
         if TODO_PREFIX not in line:
             continue
         text = line.split(TODO_PREFIX, 1)[1].strip()
         if seen.get(text):
             seen[text] -= 1
             continue
-        found.append(TodoAt(number, by_message.get(text, "unknown"), text))
+        found.append((number, text))
     return found
+
+
+def _locate_todos(old: bytes, new: bytes, todos, encoding: str) -> List[TodoAt]:
+    """Line numbers of the TODO comments this run added, with the rule that wrote each."""
+    by_message = {todo.message: todo.rule for todo in todos}
+    return [TodoAt(number, by_message.get(text, "unknown"), text)
+            for number, text in new_todo_lines(old.decode(encoding, errors="replace"),
+                                               new.decode(encoding, errors="replace"))]

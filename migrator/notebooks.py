@@ -723,23 +723,9 @@ def _nonce(text: str) -> str:
 
 
 def _new_todos(index: int, old: str, new: str, rules: Dict[str, str]) -> List[NotebookTodo]:
-    from codemods.edits import TODO_PREFIX
+    from .engine import new_todo_lines
 
-    seen: Dict[str, int] = {}
-    for line in old.splitlines():
-        if TODO_PREFIX in line:
-            text = line.split(TODO_PREFIX, 1)[1].strip()
-            seen[text] = seen.get(text, 0) + 1
-    found = []
-    for number, line in enumerate(new.splitlines(), start=1):
-        if TODO_PREFIX not in line:
-            continue
-        text = line.split(TODO_PREFIX, 1)[1].strip()
-        if seen.get(text):
-            seen[text] -= 1
-            continue
-        found.append(NotebookTodo(index, number, rules.get(text, "unknown"), text))
-    return found
+    return [NotebookTodo(index, number, rules.get(text, "unknown"), text) for number, text in new_todo_lines(old, new)]
 
 
 # --------------------------------------------------------------------- where the client goes

@@ -116,6 +116,19 @@ def load_program_spec(program_dir: Union[str, Path]) -> ProgramSpec:
     return spec
 
 
+def copy_support_files(program_dir: Path, workdir: Path, skip=NOT_SUPPORT_FILES) -> None:
+    """Copy everything a program folder holds besides its script and run.json (data files, .env...)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for item in program_dir.iterdir():
+        if item.name in skip:
+            continue
+        target = workdir / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
+
+
 def stage_program(program_dir: Union[str, Path], workdir: Union[str, Path],
                   script_text: Optional[str] = None, script_name: str = "main.py") -> Path:
     """Copy a program's support files into ``workdir`` and write the script there.
@@ -123,15 +136,7 @@ def stage_program(program_dir: Union[str, Path], workdir: Union[str, Path],
     ``script_text`` defaults to the program's ``before.py``. Returns the script path.
     """
     program_dir, workdir = Path(program_dir), Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    for item in program_dir.iterdir():
-        if item.name in NOT_SUPPORT_FILES:
-            continue
-        target = workdir / item.name
-        if item.is_dir():
-            shutil.copytree(item, target, dirs_exist_ok=True)
-        else:
-            shutil.copy2(item, target)
+    copy_support_files(program_dir, workdir)
     if script_text is None:
         script_text = (program_dir / "before.py").read_text()
     script = workdir / script_name

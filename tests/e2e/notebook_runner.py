@@ -19,12 +19,11 @@ Each cell's output is preceded by ``[cell N]`` on stdout, so a difference names 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
 from .fake_server import FakeOpenAIServer
-from .harness import ProgramRun, load_program_spec, run_program
+from .harness import ProgramRun, copy_support_files, load_program_spec, run_program
 
 __all__ = ["DRIVER", "DRIVER_NAME", "NOTEBOOK_NAME", "python_lines_for_tests", "run_notebook", "stage_notebook"]
 
@@ -161,15 +160,7 @@ def stage_notebook(program_dir: Union[str, Path], workdir: Union[str, Path], not
     """Copy a notebook program's support files into ``workdir``, write the notebook (default: the
     program's own) and the driver. Returns the driver's path."""
     program_dir, workdir = Path(program_dir), Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    for item in program_dir.iterdir():
-        if item.name in NOT_SUPPORT_FILES:
-            continue
-        target = workdir / item.name
-        if item.is_dir():
-            shutil.copytree(item, target, dirs_exist_ok=True)
-        else:
-            shutil.copy2(item, target)
+    copy_support_files(program_dir, workdir, NOT_SUPPORT_FILES)
     (workdir / NOTEBOOK_NAME).write_bytes(notebook if notebook is not None else (program_dir / NOTEBOOK_NAME).read_bytes())
     driver = workdir / DRIVER_NAME
     driver.write_text(DRIVER, encoding="utf-8")
