@@ -504,3 +504,18 @@ def test_problem_is_a_frozen_dataclass():
     assert p.path == Path("a.py") and p.reason == REASON_DIRTY
     with pytest.raises(Exception):
         p.reason = "x"  # type: ignore[misc]
+
+
+def test_files_inside_a_submodule_are_checked_against_the_submodule(tmp_path):
+    library = init_repo(tmp_path / "library")
+    write(library / "lib.py")
+    commit_all(library, "library")
+    app = init_repo(tmp_path / "app")
+    write(app / "main.py")
+    commit_all(app, "app")
+    git(app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library), "vendor/library")
+    commit_all(app, "add submodule")
+    inside = app / "vendor" / "library" / "lib.py"
+    assert find_unsafe([inside, app / "main.py"]) == []
+    write(inside, "x = 2\n")  # modified in the submodule's own work tree
+    assert reasons(find_unsafe([inside, app / "main.py"])) == {inside: "has uncommitted changes"}
