@@ -26,7 +26,22 @@ from .test_mocks import TestMocks
 # tracked from the migrated calls; errors are independent.
 RULES: Tuple[Type[Rule], ...] = (ClientSetup, ResourceCalls, ResponseAccess, ErrorClasses, TestMocks)
 
-__all__ = ["RULES", "Options", "Todo", "migrate_module"]
+__all__ = ["RULES", "Options", "Todo", "enabled_rules", "migrate_module"]
+
+
+def enabled_rules(chosen) -> frozenset:
+    """The chosen rule names plus everything they require (all rules when nothing was chosen)."""
+    if chosen is None:
+        return frozenset(rule.name for rule in RULES)
+    by_name = {rule.name: rule for rule in RULES}
+    enabled = set(chosen)
+    pending = list(chosen)
+    while pending:
+        for required in by_name[pending.pop()].requires:
+            if required not in enabled:
+                enabled.add(required)
+                pending.append(required)
+    return frozenset(enabled)
 
 
 def _is_legacy(qualname: str) -> bool:
@@ -77,7 +92,7 @@ def migrate_module(module: cst.Module, options: Options) -> Tuple[cst.Module, Li
             and not _uses_foreign_openai(analysis):
         return module, []  # no 0.28 API here (perhaps already 1.x code): nothing to do
     ctx = MigrationContext(module=module, analysis=analysis, edits=Edits(analysis), options=options)
-    rules = [rule() for rule in RULES]
+    rules = [rule() for rule in RULES if rule.name in enabled_rules(options.rules)]
     for rule in rules:
         rule.prepare(ctx)
     for rule in rules:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keyword
-from typing import ClassVar, Optional
+from typing import ClassVar, Optional, Tuple
 
 import libcst as cst
 
@@ -20,6 +20,8 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     summary: ClassVar[str]
+    #: rules whose work this one builds on; they run whenever it runs
+    requires: ClassVar[Tuple[str, ...]] = ()
 
     def prepare(self, ctx: MigrationContext) -> None:
         pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Set, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -26,6 +26,8 @@ class Options:
     # other files of this run set openai.* settings that this file's calls rely on: keep the
     # settings global (module attributes) and call through the module client
     shared_configuration: bool = False
+    # names of the rules to run (None: all); a rule's prerequisites always run with it
+    rules: Optional[FrozenSet[str]] = None
 
 
 @dataclass

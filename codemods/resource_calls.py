@@ -58,6 +58,7 @@ class ArgumentPlan:
 class ResourceCalls(Rule):
     code = "OM002"
     name = RULE
+    requires = ("client-setup",)  # the client the calls are spelled on
     summary = "0.28 resource calls (chat, completions, embeddings, images, audio, files, ...) move to the 1.x client"
 
     def apply(self, ctx: MigrationContext) -> None:

@@ -34,6 +34,7 @@ _FALSY_LITERALS = ('""', "''", "0", "0.0", "False")
 class ResponseAccess(Rule):
     code = "OM003"
     name = RULE
+    requires = ("resource-calls",)  # responses are the results of migrated calls
     summary = "response['k'] / .get('k') / 'k' in response on API responses become attribute access"
 
     def apply(self, ctx: MigrationContext) -> None:

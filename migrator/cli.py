@@ -1,6 +1,6 @@
 """The ``openai-migrate`` command: find files, migrate them, guard the git tree, write, report.
 
-Exit status: 0 nothing to do or everything written; 1 ``--dry-run`` found changes;
+Exit status: 0 nothing to do or everything written; 1 ``--dry-run``/``--check`` found changes;
 2 usage error, or refused to write over uncommitted work; 3 some files could not be
 processed (every other file was still processed and written).
 """
@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, resolve_rule_selection
 from .discovery import DiscoveryError, Skipped, discover
 from .files import SUFFIXES, kind_of
 from .gitguard import find_unsafe
@@ -30,6 +30,9 @@ _EPILOG = """\b
 Examples:
   openai-migrate .                 migrate the repository in place, then show the diff
   openai-migrate --dry-run src/    show what would change; exit 1 if anything would
+  openai-migrate --check .         CI: list files that would change (stderr); exit 1 if any
+  openai-migrate --format json --check .   a JSON report on stdout
+  openai-migrate - < old.py > new.py       migrate one program from stdin to stdout
   openai-migrate app.py --exclude 'tests/*'
   openai-migrate -j4 .             migrate in 4 processes (default: one per core)
   openai-migrate --global notebooks/   keep the module-level client (openai.chat.completions...)
@@ -37,7 +40,7 @@ Examples:
 \b
 Exit status:
   0  nothing to change, or every change written
-  1  --dry-run: some file would change
+  1  --dry-run/--diff/--check: some file would change
   2  usage error, or refused to overwrite uncommitted work (see --allow-dirty)
   3  some files could not be processed (the others were still migrated)
   130  interrupted (Ctrl-C); every file is either unchanged or completely written
@@ -46,10 +49,20 @@ Exit status:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Write nothing; print the diff; exit 1 if anything would change.")
+@click.option("--dry-run", "--diff", "dry_run", is_flag=True,
+              help="Write nothing; print the diff; exit 1 if anything would change.")
+@click.option("--check", is_flag=True,
+              help="Write nothing, print no diff; list files that would change on stderr; exit 1 if any would.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: print one JSON report on stdout instead of the diff and the human report.")
+@click.option("--list-rules", is_flag=True, help="Print every rule's code, name and summary, then exit.")
 @click.option("--allow-dirty", is_flag=True, help="Write even over files with uncommitted changes or outside git.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip files matching this gitignore-style pattern (repeatable).")
+@click.option("--select", "select", multiple=True, metavar="RULE",
+              help="Run only this rule (code like OM003 or name like response-access; repeatable). "
+                   "A rule's prerequisites run with it.")
+@click.option("--ignore", "ignore", multiple=True, metavar="RULE", help="Skip this rule (repeatable).")
 @click.option("--global/--no-global", "global_client", default=None,
               help="Keep the module-level client (openai.chat.completions.create) instead of creating one.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -58,20 +71,37 @@ Exit status:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
               help="Migrate in N processes (default 0: one per core; 1: only this process).")
 @click.version_option(__version__, "--version", prog_name="openai-migrate")
-def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequence[str],
-         global_client: Optional[bool], config_path: Optional[Path], quiet: bool, jobs: Optional[int]) -> None:
+def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, list_rules: bool, allow_dirty: bool,
+         excludes: Sequence[str], select: Sequence[str], ignore: Sequence[str], global_client: Optional[bool],
+         config_path: Optional[Path], quiet: bool, jobs: Optional[int]) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
     Rewrites every .py file under PATHS (default: the current directory) in place,
     honouring .gitignore, then prints a unified diff of the changes and a summary.
     """
+    if list_rules:
+        _list_rules()
+        sys.exit(EXIT_OK)
     reporter = Reporter(Console(file=sys.stdout, highlight=False), Console(file=sys.stderr, highlight=False))
+    stdin_mode = any(str(path) == "-" for path in paths)
+    if stdin_mode and len(paths) != 1:
+        raise click.UsageError("'-' (read a program from stdin) cannot be combined with other paths.")
+    if stdin_mode and (check or dry_run or output_format != "text"):
+        raise click.UsageError("'-' writes the migrated program to stdout; it takes no --check, --dry-run/--diff "
+                               "or --format json.")
     try:
-        config = load_config(list(paths), config_path)
+        config = load_config([] if stdin_mode else list(paths), config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     if global_client is None:
         global_client = bool(config.global_client)
+    rules = _chosen_rules(select, [*config.ignore, *ignore])
+    if stdin_mode:
+        _migrate_stdin(reporter, global_client, rules)
+    json_mode = output_format == "json"
+    if check:
+        dry_run = True
+    quiet = quiet or check or json_mode  # no diff is made or printed in these modes
     if jobs is None:
         jobs = config.jobs if config.jobs is not None else 0
     excludes = [*config.exclude, *excludes]
@@ -84,14 +114,55 @@ def main(paths: Sequence[Path], dry_run: bool, allow_dirty: bool, excludes: Sequ
         raise click.UsageError(str(exc)) from exc
 
     try:
-        outcomes, scanned = _migrate_all(found, skipped, reporter, quiet, jobs, global_client)
+        outcomes, scanned = _migrate_all(found, skipped, reporter, quiet, jobs, global_client, rules)
     except KeyboardInterrupt:
         reporter.note("Interrupted before anything was written.")
         sys.exit(EXIT_INTERRUPTED)
-    _finish(outcomes, scanned, reporter, dry_run, allow_dirty, quiet)
+    _finish(outcomes, scanned, reporter, dry_run, allow_dirty, quiet, check=check, json_mode=json_mode)
 
 
-def _migrate_all(found, skipped, reporter: Reporter, quiet: bool, jobs: int, global_client: bool):
+def _list_rules() -> None:
+    from codemods import RULES  # imports libcst: only when asked
+
+    for rule in RULES:
+        click.echo(f"{rule.code}  {rule.name:<16}  {rule.summary}")
+
+
+def _chosen_rules(select: Sequence[str], ignore: Sequence[str]):
+    """The rule names to run (None: all), from --select/--ignore and the configuration."""
+    if not select and not ignore:
+        return None
+    from codemods import RULES  # imports libcst: only when asked
+
+    try:
+        return resolve_rule_selection(select, ignore, [(rule.code, rule.name) for rule in RULES])
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _migrate_stdin(reporter: Reporter, global_client: bool, rules=None) -> None:
+    """``openai-migrate -``: the program on stdin, the migrated program (only that) on stdout."""
+    from codemods import Options
+    from .engine import migrate_source
+
+    data = sys.stdin.buffer.read()
+    result = migrate_source(data, Options(global_client=global_client, rules=rules))
+    out = sys.stdout.buffer
+    if result.error is not None:
+        out.write(data)
+        out.flush()
+        reporter.note(f"error: <stdin>: {result.error}")
+        sys.exit(EXIT_FAILED)
+    out.write(result.new if result.new is not None else data)
+    out.flush()
+    for note in result.notes:
+        reporter.note(f"<stdin>: {note}")
+    for todo in result.todos:
+        reporter.note(f"<stdin>:{todo.line}: TODO [{todo.rule}] {todo.message}")
+    sys.exit(EXIT_OK)
+
+
+def _migrate_all(found, skipped, reporter: Reporter, quiet: bool, jobs: int, global_client: bool, rules=None):
     # Phase 1 reads every file and keeps the ones that mention openai; phase 2 migrates those, with worker
     # processes when there are enough of them. Only changed or failed files are kept, in discovery order.
     with ProgressDisplay(reporter.err, enabled=reporter.err.is_terminal and not quiet) as progress:
@@ -102,7 +173,7 @@ def _migrate_all(found, skipped, reporter: Reporter, quiet: bool, jobs: int, glo
             (index, FileOutcome(path, error=_reason(path, exc))) for index, path, exc in scanned.read_errors]
         if scanned.candidates:
             for done in migrate_candidates(scanned.candidates, read_source, resolve_jobs(jobs), want_diff=not quiet,
-                                           options=scanned.options(global_client=global_client), progress=progress, note=reporter.note):
+                                           options=scanned.options(global_client=global_client, rules=rules), progress=progress, note=reporter.note):
                 outcome = FileOutcome(done.path)
                 if done.read_error is not None:
                     outcome.error = _reason(done.path, done.read_error)
@@ -119,7 +190,7 @@ def _migrate_all(found, skipped, reporter: Reporter, quiet: bool, jobs: int, glo
 
 
 def _finish(outcomes: List[FileOutcome], scanned, reporter: Reporter, dry_run: bool, allow_dirty: bool,
-            quiet: bool) -> None:
+            quiet: bool, check: bool = False, json_mode: bool = False) -> None:
 
     changed = [o for o in outcomes if o.changed]
     if changed and not dry_run and not allow_dirty:
@@ -154,20 +225,28 @@ def _finish(outcomes: List[FileOutcome], scanned, reporter: Reporter, dry_run: b
                           "the others are unchanged. Run again to finish.")
             sys.exit(EXIT_INTERRUPTED)
 
+    if json_mode:
+        reporter.json_report(__version__, scanned.scanned, outcomes)
     for outcome in outcomes:
         if outcome.changed and not quiet:
             reporter.diff(outcome)
+    if check:
+        for outcome in outcomes:
+            if outcome.changed:
+                reporter.note(f"would change: {outcome.path.as_posix()}")
     for outcome in outcomes:
         if outcome.error is not None:
             reporter.problem(outcome.path, outcome.error)
         for note in outcome.notes:
             reporter.note(f"{outcome.path.as_posix()}: {note}")
-    reporter.todos(outcomes)
+    if not json_mode:
+        reporter.todos(outcomes)
     if any(outcome.changed and kind_of(outcome.path) == "pins" for outcome in outcomes) or any(
             "->" in note for o in outcomes for note in o.notes):
         reporter.note("openai pins were raised to >=1.0: re-lock your dependencies (poetry lock, pip-compile, "
                       "pipenv lock...) so lock files follow.")
-    reporter.summary(scanned.scanned, outcomes, dry_run)
+    if not json_mode:
+        reporter.summary(scanned.scanned, outcomes, dry_run)
 
     if any(o.error is not None for o in outcomes):
         sys.exit(EXIT_FAILED)

@@ -2,7 +2,7 @@
 
 Found by walking up from the first path given (or pointed at with ``--config``). Command-line
 flags override it. Keys: ``global`` (bool: keep the module-level client), ``exclude`` (list of
-gitignore-style patterns, added to ``--exclude``), ``jobs`` (int).
+gitignore-style patterns, added to ``--exclude``), ``jobs`` (int), ``ignore`` (list of rules to skip).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,7 +18,7 @@ else:  # pragma: no cover - exercised on Python < 3.11
     import tomli as tomllib
 
 SECTION = "openai-migrate"
-_KNOWN = {"global", "exclude", "jobs"}
+_KNOWN = {"global", "exclude", "jobs", "ignore"}
 
 
 class ConfigError(Exception):
@@ -31,6 +31,7 @@ class ProjectConfig:
     global_client: Optional[bool] = None
     exclude: List[str] = field(default_factory=list)
     jobs: Optional[int] = None
+    ignore: List[str] = field(default_factory=list)  # rules to skip, like --ignore
 
 
 def find_pyproject(paths: Sequence[Path]) -> Optional[Path]:
@@ -72,8 +73,43 @@ def load_config(paths: Sequence[Path], explicit: Optional[Path] = None) -> Proje
         if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
             raise ConfigError(f"{path}: [tool.{SECTION}] exclude must be a list of strings")
         config.exclude = list(exclude)
+    if "ignore" in section:
+        ignore = section["ignore"]
+        if not isinstance(ignore, list) or not all(isinstance(item, str) for item in ignore):
+            raise ConfigError(f"{path}: [tool.{SECTION}] ignore must be a list of rule codes or names")
+        config.ignore = list(ignore)
     if "jobs" in section:
         if not isinstance(section["jobs"], int) or isinstance(section["jobs"], bool) or section["jobs"] < 0:
             raise ConfigError(f"{path}: [tool.{SECTION}] jobs must be a whole number >= 0")
         config.jobs = section["jobs"]
     return config
+
+
+def resolve_rule_selection(select: Sequence[str], ignore: Sequence[str],
+                           rules: Sequence[Tuple[str, str]]) -> Optional[FrozenSet[str]]:
+    """The rule *names* a ``--select``/``--ignore`` choice leaves enabled, or None for "every rule".
+
+    ``rules`` is ``[(code, name), ...]`` (``[(r.code, r.name) for r in codemods.RULES]``); each entry of
+    ``select``/``ignore`` is a code (``OM003``, any case) or a name (``response-access``). ``select`` empty
+    means every rule; ``ignore`` then removes rules. Raises ConfigError naming an unknown rule.
+    """
+    if not select and not ignore:
+        return None
+    lookup = {}
+    for code, name in rules:
+        lookup[code.upper()] = name
+        lookup[name.lower()] = name
+
+    def names(values: Sequence[str], flag: str) -> Set[str]:
+        chosen: Set[str] = set()
+        for value in values:
+            key = value.strip()
+            name = lookup.get(key.upper()) or lookup.get(key.lower())
+            if name is None:
+                known = ", ".join(f"{code} ({name})" for code, name in rules)
+                raise ConfigError(f"{flag}: unknown rule {value!r} (known: {known})")
+            chosen.add(name)
+        return chosen
+
+    enabled = names(select, "--select") if select else {name for _, name in rules}
+    return frozenset(enabled - names(ignore, "--ignore"))

@@ -164,7 +164,7 @@ class ScanResult:
     read_errors: List[Tuple[int, Path, OSError]]
     facts: Optional["ProjectFacts"] = None  # what the candidates tell together (None: no candidate)
 
-    def options(self, **chosen: bool) -> "Options":
+    def options(self, **chosen) -> "Options":
         """The codemod options for this run: the user's choices (e.g. ``global_client``), adjusted for the
         project as a whole (openai configured in one module and called from others, see
         :mod:`migrator.project`). Imported here so that runs without candidates never load libcst."""

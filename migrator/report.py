@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
@@ -53,7 +54,7 @@ class Reporter:
 
     def diff(self, outcome: FileOutcome) -> None:
         text = unified_diff(outcome)
-        if self.out.is_terminal and self.out.color_system is not None:
+        if self.out.is_terminal and self.out.color_system is not None and not self.out.no_color:  # NO_COLOR: plain
             self.out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), end="")
         else:
             self.out.file.write(text)
@@ -86,6 +87,11 @@ class Reporter:
             self.err.print(f"{where}: TODO [{todo.rule}] {todo.message}",
                            markup=False, highlight=False, soft_wrap=True, emoji=False)
 
+    def json_report(self, version: str, scanned: int, outcomes: List[FileOutcome]) -> None:
+        """``--format json``: one JSON document on stdout (see the README for its schema)."""
+        self.out.file.write(json.dumps(json_document(version, scanned, outcomes), indent=2) + "\n")
+        self.out.file.flush()
+
     def summary(self, scanned: int, outcomes: List[FileOutcome], dry_run: bool) -> None:
         changed = sum(1 for o in outcomes if o.changed)
         failed = sum(1 for o in outcomes if o.error is not None)
@@ -96,6 +102,27 @@ class Reporter:
             return
         self.note(f"{_plural(scanned, 'file')} scanned, {changed} {verb}, {failed} failed, "
                   f"{_plural(todos, 'TODO')} left for review.")
+
+
+def json_document(version: str, scanned: int, outcomes: List[FileOutcome]) -> dict:
+    files = [{
+        "path": o.path.as_posix(),
+        "changed": o.changed,
+        "error": o.error,
+        "todos": [{"line": t.line, "cell": t.cell, "rule": t.rule, "message": t.message}
+                  for t in (o.todos if o.error is None else [])],
+        "notes": list(o.notes),
+    } for o in outcomes]
+    return {
+        "version": version,
+        "files": files,
+        "summary": {
+            "scanned": scanned,
+            "changed": sum(1 for o in outcomes if o.changed),
+            "failed": sum(1 for o in outcomes if o.error is not None),
+            "todos": sum(len(f["todos"]) for f in files),
+        },
+    }
 
 
 def _plural(count: int, word: str) -> str:

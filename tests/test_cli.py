@@ -268,3 +268,240 @@ def test_notebooks_and_pins_are_migrated_with_the_code(repo: Path) -> None:
     assert (repo / "notes.txt").read_bytes() == b"openai==0.28.1 is what we used\n"
     assert "--- a/guide.ipynb: cell" in result.stdout
     assert "re-lock your dependencies" in result.stderr
+
+
+# --- command-line conveniences: --check, --diff, --list-rules, --format json, stdin, pre-commit, NO_COLOR ---
+
+
+def test_check_lists_files_prints_no_diff_and_exits_1(repo: Path) -> None:
+    result = run("--check", ".", cwd=repo)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "would change: app.py\n" in result.stderr
+    assert "plain.py" not in result.stderr
+    assert "+++" not in result.stderr
+    assert (repo / "app.py").read_bytes() == OLD
+
+
+def test_check_exits_0_when_nothing_to_do(repo: Path) -> None:
+    run(".", cwd=repo)
+    git(repo, "commit", "-qam", "migrated")
+    result = run("--check", ".", cwd=repo)
+    assert result.exit_code == 0
+    assert result.stdout == "" and "would change:" not in result.stderr
+
+
+def test_check_exits_3_on_failures(repo: Path) -> None:
+    (repo / "broken.py").write_bytes(b"import openai\nopenai.api_key = <API-KEY>\n")
+    result = run("--check", ".", cwd=repo)
+    assert result.exit_code == 3
+    assert "would change: app.py" in result.stderr
+    assert "broken.py: cannot parse" in result.stderr
+    assert (repo / "app.py").read_bytes() == OLD
+
+
+def test_check_needs_no_git_repository(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_bytes(OLD)
+    result = run("--check", ".", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert (tmp_path / "app.py").read_bytes() == OLD
+
+
+def test_diff_is_an_alias_of_dry_run(repo: Path) -> None:
+    result = run("--diff", ".", cwd=repo)
+    assert result.exit_code == 1
+    assert result.stdout == run("--dry-run", ".", cwd=repo).stdout
+    assert "+++ b/app.py" in result.stdout
+    assert (repo / "app.py").read_bytes() == OLD
+
+
+def test_list_rules(tmp_path: Path) -> None:
+    from codemods import RULES
+
+    result = run("--list-rules", cwd=tmp_path)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(RULES)
+    for line, rule in zip(lines, RULES):
+        assert line.split()[:2] == [rule.code, rule.name]
+        assert line.endswith(rule.summary)
+    assert "OM003" in result.stdout and "response-access" in result.stdout
+
+
+def test_format_json(repo: Path) -> None:
+    import json
+
+    (repo / "edit.py").write_bytes(b"import openai\nx = openai.Edit.create(model='m', input='i', instruction='j')\n")
+    (repo / "broken.py").write_bytes(b"import openai\nopenai.api_key = <API-KEY>\n")
+    result = run("--format", "json", "--dry-run", ".", cwd=repo)
+    assert result.exit_code == 3
+    document = json.loads(result.stdout)  # stdout is exactly one JSON document: no diff
+    assert document["version"] == __import__("migrator").__version__
+    files = {f["path"]: f for f in document["files"]}
+    assert set(files) == {"app.py", "edit.py", "broken.py"}
+    assert files["app.py"] == {"path": "app.py", "changed": True, "error": None, "todos": [], "notes": []}
+    assert files["broken.py"]["changed"] is False and "cannot parse" in files["broken.py"]["error"]
+    [todo] = files["edit.py"]["todos"]
+    assert todo["line"] == 2 and todo["cell"] is None and todo["rule"] == "resource-calls"
+    assert todo["message"].startswith("openai.Edit:")
+    assert document["summary"] == {"scanned": 4, "changed": 2, "failed": 1, "todos": 1}
+    assert (repo / "app.py").read_bytes() == OLD
+
+
+def test_format_json_writes_like_the_text_mode(repo: Path) -> None:
+    import json
+
+    result = run("--format", "json", ".", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["changed"] == 1
+    assert NEW_FRAGMENT in (repo / "app.py").read_bytes()
+
+
+def test_format_json_nothing_to_do(repo: Path) -> None:
+    import json
+
+    result = run("--format", "json", "plain.py", cwd=repo)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"version": __import__("migrator").__version__, "files": [],
+                                         "summary": {"scanned": 1, "changed": 0, "failed": 0, "todos": 0}}
+
+
+def test_stdin_to_stdout(tmp_path: Path) -> None:
+    source = OLD + b"x = openai.Edit.create(model='m', input='i', instruction='j')\n"
+    result = CliRunner().invoke(main, ["-"], input=source, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == engine.migrate_source(source).new
+    assert NEW_FRAGMENT in result.stdout_bytes
+    assert "<stdin>:7: TODO [resource-calls] openai.Edit:" in result.stderr
+
+
+def test_stdin_unchanged_and_failing_input(tmp_path: Path) -> None:
+    plain = b"print('no api here')\n"
+    result = CliRunner().invoke(main, ["-"], input=plain, catch_exceptions=False)
+    assert result.exit_code == 0 and result.stdout_bytes == plain
+    broken = b"import openai\nopenai.api_key = <API-KEY>\n"
+    result = CliRunner().invoke(main, ["-"], input=broken, catch_exceptions=False)
+    assert result.exit_code == 3
+    assert result.stdout_bytes == broken
+    assert "error: <stdin>: cannot parse" in result.stderr
+
+
+def test_stdin_global_flag_and_mixing_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--global", "-"], input=OLD, catch_exceptions=False)
+    assert result.exit_code == 0 and b"openai.completions.create" in result.stdout_bytes
+    assert CliRunner().invoke(main, ["-", "app.py"], input=OLD).exit_code == 2
+
+
+def _pre_commit_hooks() -> list:
+    """A tiny reader for the flat list-of-mappings layout of .pre-commit-hooks.yaml (no YAML dependency)."""
+    hooks: list = []
+    text = (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("- "):
+            hooks.append({})
+            line = "  " + line[2:]
+        key, _, value = line.strip().partition(":")
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):
+            value = [item.strip() for item in value[1:-1].split(",")]
+        hooks[-1][key] = value
+    return hooks
+
+
+def test_pre_commit_hooks_use_existing_flags() -> None:
+    hooks = {hook["id"]: hook for hook in _pre_commit_hooks()}
+    assert set(hooks) == {"openai-migrate", "openai-migrate-fix"}
+    assert hooks["openai-migrate"]["entry"] == "openai-migrate --check"
+    assert hooks["openai-migrate-fix"]["entry"] == "openai-migrate --allow-dirty"
+    options = {opt for param in main.params for opt in getattr(param, "opts", [])}
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert hook["types_or"] == ["python", "jupyter"]
+        program, *flags = hook["entry"].split()
+        assert program == "openai-migrate"
+        assert all(flag in options for flag in flags), flags
+
+
+def test_pre_commit_fix_hook_on_staged_files(repo: Path) -> None:
+    # what pre-commit does: the hook gets the staged file names, which have uncommitted changes
+    (repo / "app.py").write_bytes(OLD + b"# staged edit\n")
+    git(repo, "add", "app.py")
+    assert run("--check", "app.py", cwd=repo).exit_code == 1
+    result = run("--allow-dirty", "app.py", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert NEW_FRAGMENT in (repo / "app.py").read_bytes()
+    assert run("--check", "app.py", cwd=repo).exit_code == 0
+
+
+def test_no_color_on_a_terminal(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrator.cli as cli
+    from rich.console import Console
+
+    class TerminalConsole(Console):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "force_terminal": True})
+
+    monkeypatch.setattr(cli, "Console", TerminalConsole)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = run("--dry-run", ".", cwd=repo)
+    assert result.exit_code == 1
+    assert "+++ b/app.py" in result.stdout
+    assert "\x1b[" not in result.stdout and "\x1b[" not in result.stderr
+    monkeypatch.delenv("NO_COLOR")
+    coloured = run("--dry-run", ".", cwd=repo)
+    assert "\x1b[" in coloured.stdout  # the test really exercises a terminal
+
+
+def test_rule_selection_resolver() -> None:
+    from codemods import RULES
+    from migrator.config import ConfigError, resolve_rule_selection
+
+    rules = [(rule.code, rule.name) for rule in RULES]
+    everything = frozenset(name for _, name in rules)
+    assert resolve_rule_selection([], [], rules) is None
+    assert resolve_rule_selection(["OM003"], [], rules) == {"response-access"}
+    assert resolve_rule_selection(["om004", "test-mocks"], [], rules) == {"error-classes", "test-mocks"}
+    assert resolve_rule_selection([], ["response-access"], rules) == everything - {"response-access"}
+    assert resolve_rule_selection(["OM003", "OM004"], ["OM003"], rules) == {"error-classes"}
+    with pytest.raises(ConfigError, match="unknown rule 'OM999'"):
+        resolve_rule_selection(["OM999"], [], rules)
+
+
+def test_stdin_rejects_report_flags(tmp_path: Path) -> None:
+    for flags in (["--check"], ["--diff"], ["--format", "json"]):
+        assert CliRunner().invoke(main, [*flags, "-"], input=OLD).exit_code == 2
+
+
+def test_stdin_real_subprocess(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "migrator", "-"], input=OLD, cwd=tmp_path, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == engine.migrate_source(OLD).new
+
+
+def test_select_and_ignore_rules(repo: Path) -> None:
+    (repo / "errors.py").write_bytes(b"import openai\ntry:\n    openai.Completion.create(model='m', prompt='p')\n"
+                                     b"except openai.error.RateLimitError:\n    pass\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "errors")
+    only_errors = run("--dry-run", "--select", "OM004", "errors.py", cwd=repo)
+    assert "+except openai.RateLimitError:" in only_errors.stdout
+    assert "client" not in only_errors.stdout  # the calls were not touched
+    no_errors = run("--dry-run", "--ignore", "error-classes", "errors.py", cwd=repo)
+    assert "+    client.completions.create(" in no_errors.stdout
+    assert "except openai.error.RateLimitError" in no_errors.stdout.replace("-except", "")
+    # response-access needs the calls migrated: its prerequisites run with it
+    responses = run("--dry-run", "--select", "response-access", "app.py", cwd=repo)
+    assert '+print(r.choices[0].text)' in responses.stdout and "+client = OpenAI(" in responses.stdout
+    assert run("--dry-run", "--select", "OM999", ".", cwd=repo).exit_code == 2
+
+
+def test_rules_skipped_in_pyproject(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.openai-migrate]\nignore = ["response-access"]\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")
+    result = run("--dry-run", "app.py", cwd=repo)
+    assert "+r = client.completions.create(" in result.stdout
+    assert 'print(r["choices"][0]["text"])' in result.stdout and "+print(r.choices" not in result.stdout
