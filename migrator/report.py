@@ -100,8 +100,26 @@ class Reporter:
         if not changed and not failed:
             self.note(f"{_plural(scanned, 'file')} scanned, no changes needed.")
             return
+        if self.err.is_terminal and (todos or failed):
+            self.err.print(summary_table(outcomes, verb))
         self.note(f"{_plural(scanned, 'file')} scanned, {changed} {verb}, {failed} failed, "
                   f"{_plural(todos, 'TODO')} left for review.")
+
+
+def summary_table(outcomes: List[FileOutcome], verb: str) -> Table:
+    """Files changed and failed, and TODOs counted by rule: the end of a run on a terminal."""
+    table = Table(title="Summary", box=box.SIMPLE, title_justify="left", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row(f"files {verb}", str(sum(1 for o in outcomes if o.changed)))
+    table.add_row("files that failed", str(sum(1 for o in outcomes if o.error is not None)))
+    by_rule: dict = {}
+    for outcome in outcomes:
+        for todo in outcome.todos:
+            by_rule[todo.rule] = by_rule.get(todo.rule, 0) + 1
+    for rule, count in sorted(by_rule.items()):
+        table.add_row(f"TODOs from {rule}", str(count))
+    return table
 
 
 def json_document(version: str, scanned: int, outcomes: List[FileOutcome]) -> dict:

@@ -505,3 +505,21 @@ def test_rules_skipped_in_pyproject(repo: Path) -> None:
     result = run("--dry-run", "app.py", cwd=repo)
     assert "+r = client.completions.create(" in result.stdout
     assert 'print(r["choices"][0]["text"])' in result.stdout and "+print(r.choices" not in result.stdout
+
+
+def test_summary_table_counts_todos_by_rule() -> None:
+    from rich.console import Console
+
+    from migrator.engine import TodoAt
+    from migrator.report import FileOutcome, summary_table
+
+    outcomes = [FileOutcome(Path("a.py"), new=b"x", todos=[TodoAt(1, "resource-calls", "m"), TodoAt(2, "resource-calls", "n")]),
+                FileOutcome(Path("b.py"), error="cannot parse"),
+                FileOutcome(Path("c.py"), new=b"y", todos=[TodoAt(3, "error-classes", "o")])]
+    console = Console(record=True, width=80)
+    console.print(summary_table(outcomes, "changed"))
+    text = console.export_text()
+    assert "files changed" in text and "files that failed" in text
+    assert "TODOs from resource-calls" in text and "TODOs from error-classes" in text
+    lines = {line.split()[-2] + " " + line.split()[-1] for line in text.splitlines() if "TODOs from" in line}
+    assert lines == {"resource-calls 2", "error-classes 1"}
