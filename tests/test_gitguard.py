@@ -11,6 +11,8 @@ from typing import Dict, List
 
 import pytest
 
+from tests.gitutil import git, init_repo
+
 from migrator import gitguard
 from migrator.gitguard import (
     REASON_CONFLICT,
@@ -48,21 +50,6 @@ def query_mode(request, monkeypatch):
     if request.param == "whole-tree":
         monkeypatch.setattr(gitguard, "_MAX_PATHSPECS", 0)
     return request.param
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def init_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q")
-    git(path, "config", "user.name", "Test")
-    git(path, "config", "user.email", "test@example.com")
-    git(path, "config", "commit.gpgsign", "false")
-    return path
 
 
 def write(path: Path, text: str = "x = 1\n") -> Path:
