@@ -101,6 +101,24 @@ class _GitMissing(Exception):
     pass
 
 
+def find_git() -> Optional[str]:
+    """The git executable on PATH. On Windows, ``shutil.which`` also looks in the current directory first (a
+    ``git.bat`` in the repository being migrated would run), so only the PATH entries are searched, and an
+    entry that is the current directory is passed over."""
+    if os.name != "nt":
+        return shutil.which("git")
+    here = os.path.normcase(os.path.abspath(os.getcwd()))
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        entry = entry.strip().strip('"')
+        if not entry or not os.path.isabs(entry) or os.path.normcase(os.path.abspath(entry)) == here:
+            continue
+        for name in ("git.exe", "git.cmd", "git.bat"):
+            candidate = os.path.join(entry, name)
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
 def _git_env() -> Dict[str, str]:
     env = dict(os.environ)
     for var in _REPO_ENV_VARS:
@@ -348,7 +366,7 @@ def find_unsafe(files: Sequence[Path]) -> List[Problem]:
     if not unique:
         return []
 
-    git = shutil.which("git")
+    git = find_git()
     if git is None:
         return [Problem(f, REASON_NO_GIT) for f in unique]
 

@@ -371,9 +371,11 @@ def _in_workers(candidates: Sequence[Candidate], read: Callable[[Path], bytes], 
                         done.extend(_serially([candidate], read, want_diff, local_options, progress))
                         feed()
                 elif in_flight:
-                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    collect(finished)
-                    feed()
+                    # a timeout, so that Ctrl-C is seen promptly where lock waits cannot be interrupted (Windows)
+                    finished, _ = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
+                    if finished:
+                        collect(finished)
+                        feed()
                 else:
                     break
     except BaseException:  # Ctrl-C included: stop the workers; nothing has been written
@@ -421,6 +423,10 @@ def _init_worker(options: Optional["Options"], want_diff: bool) -> None:
     import signal
     import threading
 
+    try:  # first: a Ctrl-C while the worker imports libcst is the parent's to handle
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), name="exit-with-parent", daemon=True).start()
@@ -429,10 +435,6 @@ def _init_worker(options: Optional["Options"], want_diff: bool) -> None:
 
     _OPTIONS = _default_options(options)
     _WANT_DIFF = want_diff
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):
-        pass
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLD)
 

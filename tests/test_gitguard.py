@@ -506,3 +506,19 @@ def test_files_inside_a_submodule_are_checked_against_the_submodule(tmp_path):
     assert find_unsafe([inside, app / "main.py"]) == []
     write(inside, "x = 2\n")  # modified in the submodule's own work tree
     assert reasons(find_unsafe([inside, app / "main.py"])) == {inside: "has uncommitted changes"}
+
+
+def test_windows_git_lookup_never_runs_a_git_from_the_current_directory(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # shutil.which on Windows tries the current directory first: a git.bat in the migrated repository would run
+    repo, tools = tmp_path / "repo", tmp_path / "tools"
+    repo.mkdir()
+    tools.mkdir()
+    (repo / "git.bat").write_text("@echo pwned\n")
+    (tools / "git.exe").write_bytes(b"MZ")
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(gitguard.os, "name", "nt")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(repo), "relative", str(tools)]))
+    assert gitguard.find_git() == str(tools / "git.exe")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(repo), "."]))
+    assert gitguard.find_git() is None

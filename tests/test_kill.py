@@ -75,6 +75,7 @@ def _first_write_seen(expected, deadline: float) -> bool:
     return False
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL exists only on POSIX systems")
 def test_sigkill_at_random_moments_never_corrupts(corpus) -> None:
     repo, expected = corpus
     partial_runs = 0

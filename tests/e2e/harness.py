@@ -101,7 +101,7 @@ def load_program_spec(program_dir: Union[str, Path]) -> ProgramSpec:
     path = Path(program_dir) / SPEC_FILE
     if not path.exists():
         return ProgramSpec()
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     unknown = set(data) - {"env", "returncode", "request_order", "timeout"}
     if unknown:
         raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
@@ -138,9 +138,9 @@ def stage_program(program_dir: Union[str, Path], workdir: Union[str, Path],
     program_dir, workdir = Path(program_dir), Path(workdir)
     copy_support_files(program_dir, workdir)
     if script_text is None:
-        script_text = (program_dir / "before.py").read_text()
+        script_text = (program_dir / "before.py").read_text(encoding="utf-8")
     script = workdir / script_name
-    script.write_text(script_text)
+    script.write_text(script_text, encoding="utf-8")
     return script
 
 
@@ -164,6 +164,10 @@ def build_environment(server: FakeOpenAIServer, home: Path,
         "HTTPS_PROXY": DEAD_PROXY,
         "NO_PROXY": "127.0.0.1,localhost",
     }
+    if os.name == "nt":  # without these, sockets and asyncio fail to start (WinError 10106); HOME is not read
+        env.update({name: os.environ[name] for name in ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT")
+                    if name in os.environ})
+        env.update(USERPROFILE=str(home), TEMP=str(home), TMP=str(home))
     for name, value in (overrides or {}).items():
         if value is None:
             env.pop(name, None)
@@ -179,7 +183,10 @@ def _communicate(proc: subprocess.Popen, timeout: float):
         stdout, stderr = proc.communicate(timeout=timeout)
         return stdout, stderr, False
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # Windows: no process groups
+            proc.kill()
         stdout, stderr = proc.communicate()
         return stdout, stderr + f"\n[harness] killed after {timeout}s timeout\n", True
 

@@ -180,7 +180,7 @@ def _expected_marker(spec: EnvSpec, base_version: Tuple[int, int]) -> dict:
 
 def _read_marker(env_dir: Path) -> Optional[dict]:
     try:
-        return json.loads((env_dir / MARKER_NAME).read_text())
+        return json.loads((env_dir / MARKER_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -240,7 +240,7 @@ def _build(spec: EnvSpec, base_python: str, expected: dict, target: Path) -> Non
         )
         version = _installed_openai_version(python)
         marker = dict(expected, openai_version=version, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        (tmp_dir / MARKER_NAME).write_text(json.dumps(marker, indent=2))
+        (tmp_dir / MARKER_NAME).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp_dir, target)
