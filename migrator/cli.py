@@ -8,6 +8,7 @@ processed (every other file was still processed and written).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -16,7 +17,7 @@ from rich.console import Console
 
 from . import __version__
 from .config import ConfigError, load_config, resolve_rule_selection
-from .discovery import DiscoveryError, Skipped, discover
+from .discovery import DEFAULT_EXCLUDES, DiscoveryError, Skipped, discover
 from .files import SUFFIXES, kind_of
 from .gitguard import find_unsafe
 from .parallel import ProgressDisplay, migrate_candidates, resolve_jobs, scan
@@ -33,7 +34,7 @@ Examples:
   openai-migrate --check .         CI: list files that would change (stderr); exit 1 if any
   openai-migrate --format json --check .   a JSON report on stdout
   openai-migrate - < old.py > new.py       migrate one program from stdin to stdout
-  openai-migrate app.py --exclude 'tests/*'
+  openai-migrate --extend-exclude 'tests/' .   skip tests/ as well as venv, build...
   openai-migrate -j4 .             migrate in 4 processes (default: one per core)
   openai-migrate --global notebooks/   keep the module-level client (openai.chat.completions...)
 
@@ -47,6 +48,20 @@ Exit status:
 """
 
 
+def _complete_rule(ctx: click.Context, param: click.Parameter, incomplete: str):
+    """Shell completion for --select/--ignore: rule codes and names."""
+    from click.shell_completion import CompletionItem
+
+    from codemods import RULES  # imports libcst: only when completing a rule
+
+    items = []
+    for rule in RULES:
+        for value in (rule.code, rule.name):
+            if value.lower().startswith(incomplete.lower()):
+                items.append(CompletionItem(value, help=rule.summary))
+    return items
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--dry-run", "--diff", "dry_run", is_flag=True,
@@ -58,22 +73,31 @@ Exit status:
 @click.option("--list-rules", is_flag=True, help="Print every rule's code, name and summary, then exit.")
 @click.option("--allow-dirty", is_flag=True, help="Write even over files with uncommitted changes or outside git.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
-              help="Skip files matching this gitignore-style pattern (repeatable).")
-@click.option("--select", "select", multiple=True, metavar="RULE",
+              help="Skip paths matching this gitignore-style pattern (repeatable). Replaces the built-in list "
+                   "(venv, build, node_modules...) and the configuration's exclude.")
+@click.option("--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB",
+              help="Skip paths matching this pattern too, keeping the built-in list (repeatable).")
+@click.option("--force-exclude", is_flag=True, default=None,
+              help="Apply the excludes to files named on the command line too (as pre-commit names every file).")
+@click.option("--select", "--only", "select", multiple=True, metavar="RULE", shell_complete=_complete_rule,
               help="Run only this rule (code like OM003 or name like response-access; repeatable). "
-                   "A rule's prerequisites run with it.")
-@click.option("--ignore", "ignore", multiple=True, metavar="RULE", help="Skip this rule (repeatable).")
+                   "A rule's prerequisites run with it. Replaces the configuration's select and ignore.")
+@click.option("--ignore", "--skip", "ignore", multiple=True, metavar="RULE", shell_complete=_complete_rule,
+              help="Skip this rule (repeatable; added to the configuration's ignore).")
 @click.option("--global/--no-global", "global_client", default=None,
               help="Keep the module-level client (openai.chat.completions.create) instead of creating one.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Read [tool.openai-migrate] from this file instead of the nearest pyproject.toml.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no diff, only problems and the summary.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also say which configuration, rules and mode were used, what was scanned and how long it took.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, metavar="N",
               help="Migrate in N processes (default 0: one per core; 1: only this process).")
 @click.version_option(__version__, "--version", prog_name="openai-migrate")
 def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, list_rules: bool, allow_dirty: bool,
-         excludes: Sequence[str], select: Sequence[str], ignore: Sequence[str], global_client: Optional[bool],
-         config_path: Optional[Path], quiet: bool, jobs: Optional[int]) -> None:
+         excludes: Sequence[str], extend_excludes: Sequence[str], force_exclude: Optional[bool], select: Sequence[str], ignore: Sequence[str],
+         global_client: Optional[bool], config_path: Optional[Path], quiet: bool, verbose: bool,
+         jobs: Optional[int]) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
     Rewrites every .py file under PATHS (default: the current directory) in place,
@@ -93,9 +117,16 @@ def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, 
         config = load_config([] if stdin_mode else list(paths), config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose cannot be combined.")
     if global_client is None:
         global_client = bool(config.global_client)
-    rules = _chosen_rules(select, [*config.ignore, *ignore])
+    if select:  # the command line says exactly which rules run
+        rules = _chosen_rules(select, ignore)
+    else:
+        rules = _chosen_rules(config.select, [*config.ignore, *ignore])
+    if verbose:
+        _describe_setup(reporter, config, global_client, rules)
     if stdin_mode:
         _migrate_stdin(reporter, global_client, rules)
     json_mode = output_format == "json"
@@ -104,21 +135,62 @@ def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, 
     quiet = quiet or check or json_mode  # no diff is made or printed in these modes
     if jobs is None:
         jobs = config.jobs if config.jobs is not None else 0
-    excludes = [*config.exclude, *excludes]
+    if excludes:  # the command line replaces the configuration's exclude
+        exclude: Optional[List[str]] = list(excludes)
+    else:
+        exclude = config.exclude
+    patterns = [*(exclude or []), *config.extend_exclude, *extend_excludes]
     skipped: List[Skipped] = []
     try:
-        found = (path for path in discover(list(paths) or [Path(".")], excludes=excludes, suffixes=SUFFIXES,
-                                           skipped=skipped)
+        found = (path for path in discover(list(paths) or [Path(".")], excludes=patterns, suffixes=SUFFIXES,
+                                           skipped=skipped,
+                                           default_excludes=DEFAULT_EXCLUDES if exclude is None else (),
+                                           force_exclude=bool(force_exclude or config.force_exclude))
                  if kind_of(path) is not None)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc
 
+    started = time.perf_counter()
     try:
         outcomes, scanned = _migrate_all(found, skipped, reporter, quiet, jobs, global_client, rules)
     except KeyboardInterrupt:
         reporter.note("Interrupted before anything was written.")
         sys.exit(EXIT_INTERRUPTED)
+    if verbose:
+        _describe_scan(reporter, scanned, outcomes, time.perf_counter() - started)
     _finish(outcomes, scanned, reporter, dry_run, allow_dirty, quiet, check=check, json_mode=json_mode)
+
+
+def _describe_setup(reporter: Reporter, config, global_client: bool, rules) -> None:
+    """--verbose: where the settings came from and what will run."""
+    reporter.note(f"configuration: {config.path.as_posix() if config.path else 'none (no pyproject.toml found)'}")
+    from codemods import RULES  # imports libcst: only in verbose mode
+
+    chosen = [rule for rule in RULES if rules is None or rule.name in rules]
+    reporter.note("rules: " + ", ".join(f"{rule.code} {rule.name}" for rule in chosen))
+    reporter.note("client: " + ("the module-level client (--global)" if global_client else
+                                "an OpenAI() client per module (module client where settings are shared)"))
+
+
+def _describe_scan(reporter: Reporter, scanned, outcomes: List[FileOutcome], seconds: float) -> None:
+    """--verbose: what the scan found and decided, and the time taken."""
+    mentioning = len(scanned.candidates)
+    reporter.note(f"scanned {_count(scanned.scanned, 'file')}: {mentioning} mention openai, "
+                  f"{len(scanned.read_errors)} unreadable")
+    facts = scanned.facts
+    if facts is not None and facts.shared_configuration:
+        reporter.note("openai is configured in " + ", ".join(sorted(facts.configuring)) + " and called without "
+                      "configuration in " + ", ".join(sorted(facts.calling_unconfigured - facts.configuring)) +
+                      ": every file keeps the settings on the module client, which reads them at call time")
+    touched = {o.path for o in outcomes}
+    for candidate in scanned.candidates:
+        if candidate.path not in touched:
+            reporter.note(f"unchanged: {candidate.path.as_posix()}")
+    reporter.note(f"done in {seconds:.2f} s")
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _list_rules() -> None:

@@ -1,8 +1,16 @@
 """Project configuration: ``[tool.openai-migrate]`` in the nearest ``pyproject.toml``.
 
 Found by walking up from the first path given (or pointed at with ``--config``). Command-line
-flags override it. Keys: ``global`` (bool: keep the module-level client), ``exclude`` (list of
-gitignore-style patterns, added to ``--exclude``), ``jobs`` (int), ``ignore`` (list of rules to skip).
+flags override it. Keys:
+
+* ``global`` (bool): keep the module-level client; ``--global``/``--no-global`` override it.
+* ``exclude`` (gitignore-style patterns): *replaces* the built-in list of tool and vendor
+  directories (``venv``, ``build``, ``node_modules``...); ``--exclude`` replaces it in turn.
+* ``extend-exclude`` (patterns): added to whichever ``exclude`` applies, and to ``--extend-exclude``.
+* ``force-exclude`` (bool): apply the excludes to files named on the command line too (pre-commit).
+* ``select`` / ``ignore`` (rule codes or names): the rules to run / to skip. ``--select`` replaces
+  both (the command line then says exactly which rules run); ``--ignore`` adds to ``ignore``.
+* ``jobs`` (int): processes; ``-j`` overrides it.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ else:  # pragma: no cover - exercised on Python < 3.11
     import tomli as tomllib
 
 SECTION = "openai-migrate"
-_KNOWN = {"global", "exclude", "jobs", "ignore"}
+_KNOWN = {"global", "exclude", "extend-exclude", "force-exclude", "jobs", "select", "ignore"}
 
 
 class ConfigError(Exception):
@@ -29,8 +37,11 @@ class ConfigError(Exception):
 class ProjectConfig:
     path: Optional[Path] = None  # the pyproject.toml the settings came from
     global_client: Optional[bool] = None
-    exclude: List[str] = field(default_factory=list)
+    exclude: Optional[List[str]] = None  # None: the built-in DEFAULT_EXCLUDES
+    extend_exclude: List[str] = field(default_factory=list)
+    force_exclude: bool = False
     jobs: Optional[int] = None
+    select: List[str] = field(default_factory=list)  # rules to run (empty: all), like --select
     ignore: List[str] = field(default_factory=list)  # rules to skip, like --ignore
 
 
@@ -68,21 +79,28 @@ def load_config(paths: Sequence[Path], explicit: Optional[Path] = None) -> Proje
         if not isinstance(section["global"], bool):
             raise ConfigError(f"{path}: [tool.{SECTION}] global must be true or false")
         config.global_client = section["global"]
-    if "exclude" in section:
-        exclude = section["exclude"]
-        if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
-            raise ConfigError(f"{path}: [tool.{SECTION}] exclude must be a list of strings")
-        config.exclude = list(exclude)
-    if "ignore" in section:
-        ignore = section["ignore"]
-        if not isinstance(ignore, list) or not all(isinstance(item, str) for item in ignore):
-            raise ConfigError(f"{path}: [tool.{SECTION}] ignore must be a list of rule codes or names")
-        config.ignore = list(ignore)
+    if "force-exclude" in section:
+        if not isinstance(section["force-exclude"], bool):
+            raise ConfigError(f"{path}: [tool.{SECTION}] force-exclude must be true or false")
+        config.force_exclude = section["force-exclude"]
+    config.exclude = _strings(section, "exclude", path, "patterns")
+    config.extend_exclude = _strings(section, "extend-exclude", path, "patterns") or []
+    config.select = _strings(section, "select", path, "rule codes or names") or []
+    config.ignore = _strings(section, "ignore", path, "rule codes or names") or []
     if "jobs" in section:
         if not isinstance(section["jobs"], int) or isinstance(section["jobs"], bool) or section["jobs"] < 0:
             raise ConfigError(f"{path}: [tool.{SECTION}] jobs must be a whole number >= 0")
         config.jobs = section["jobs"]
     return config
+
+
+def _strings(section: dict, key: str, path: Path, what: str) -> Optional[List[str]]:
+    if key not in section:
+        return None
+    value = section[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: [tool.{SECTION}] {key} must be a list of strings ({what})")
+    return list(value)
 
 
 def resolve_rule_selection(select: Sequence[str], ignore: Sequence[str],

@@ -33,6 +33,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from pathspec import GitIgnoreSpec
 
 __all__ = [
+    "ALWAYS_EXCLUDED",
     "DEFAULT_EXCLUDES",
     "VENV_MARKERS",
     "DiscoveryError",
@@ -72,6 +73,10 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
     ".direnv",
 )
 
+#: Version-control directories: never descended into, even when ``exclude``
+#: replaces :data:`DEFAULT_EXCLUDES`.
+ALWAYS_EXCLUDED: Tuple[str, ...] = (".git", ".hg", ".svn")
+
 #: Entries whose presence marks a directory as a Python environment
 #: (virtualenv/venv: ``pyvenv.cfg``; conda: ``conda-meta``); such directories
 #: are never descended into, whatever their name.
@@ -89,8 +94,6 @@ def _has_magic(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
 
 
-_EXCLUDE_NAMES = frozenset(p for p in DEFAULT_EXCLUDES if not _has_magic(p))
-_EXCLUDE_GLOBS = tuple(p for p in DEFAULT_EXCLUDES if _has_magic(p))
 
 _WINDOWS = os.name == "nt"
 
@@ -422,9 +425,12 @@ class _Excluder:
     relative to the current directory) all work.
     """
 
-    __slots__ = ("rules",)
+    __slots__ = ("rules", "dir_names", "dir_globs")
 
-    def __init__(self, patterns: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], default_excludes: Sequence[str] = DEFAULT_EXCLUDES) -> None:
+        names = (*ALWAYS_EXCLUDED, *default_excludes)
+        self.dir_names = frozenset(p for p in names if not _has_magic(p))
+        self.dir_globs = tuple(p for p in names if _has_magic(p))
         lines = []
         for pat in patterns:
             if _WINDOWS:
@@ -451,10 +457,10 @@ class _Excluder:
 # --------------------------------------------------------------------------
 
 
-def _is_default_excluded(name: str) -> bool:
-    if name in _EXCLUDE_NAMES:
+def _is_default_excluded(name: str, excluder: _Excluder) -> bool:
+    if name in excluder.dir_names:
         return True
-    for glob in _EXCLUDE_GLOBS:
+    for glob in excluder.dir_globs:
         if fnmatch.fnmatchcase(name, glob):
             return True
     return False
@@ -510,15 +516,21 @@ def discover(
     excludes: Sequence[str] = (),
     suffixes: Sequence[str] = (".py", ".ipynb"),
     skipped: Optional[List[Skipped]] = None,
+    default_excludes: Sequence[str] = DEFAULT_EXCLUDES,
+    force_exclude: bool = False,
 ) -> Iterator[Path]:
     """Yield the files to process under *paths*.
 
     * Files given explicitly are always yielded (even if ignored, excluded or
-      with another suffix).
+      with another suffix), unless *force_exclude*: then a named file inside
+      an excluded directory, or matching *excludes*, is left out (as
+      pre-commit needs: it names every staged file).
     * Directories are walked depth-first, entries sorted by name, yielding
       regular files ending in one of *suffixes* that are not ignored by
-      ``.gitignore`` / ``.git/info/exclude``, not inside a default-excluded
-      directory or virtual environment, and not matched by *excludes*. A
+      ``.gitignore`` / ``.git/info/exclude``, not inside a version-control
+      directory, a directory named in *default_excludes* (the user's
+      ``exclude`` setting replaces :data:`DEFAULT_EXCLUDES`) or a virtual
+      environment, and not matched by *excludes*. A
       directory that is itself git-ignored yields nothing and is reported.
     * Each file is yielded once (deduplicated by resolved path), spelled
       relative to the given path (``Path("src") / "pkg" / "a.py"``).
@@ -532,9 +544,10 @@ def discover(
     roots = [_check_root(Path(p)) for p in paths]
     return _iterate(
         roots,
-        _Excluder(excludes),
+        _Excluder(excludes, default_excludes),
         tuple(suffixes),
         skipped if skipped is not None else [],
+        force_exclude,
     )
 
 
@@ -557,16 +570,35 @@ def _iterate(
     excluder: _Excluder,
     suffixes: Tuple[str, ...],
     skipped: List[Skipped],
+    force_exclude: bool = False,
 ) -> Iterator[Path]:
     seen: set = set()
     for root in roots:
         if not root.is_dir:
+            if force_exclude and _named_file_excluded(root.display, excluder):
+                continue
             key = _key(str(root.real_parent / root.display.name))
             if key not in seen:
                 seen.add(key)
                 yield root.display
             continue
         yield from _walk_root(root, excluder, suffixes, skipped, seen)
+
+
+def _named_file_excluded(display: Path, excluder: _Excluder) -> bool:
+    """Whether a file named on the command line would have been left out by a walk of its path as spelled:
+    a directory on the way is excluded by name (``build``, ``.venv``...) or by pattern, or the file is."""
+    parts = [part for part in Path(os.path.normpath(display)).as_posix().split("/") if part not in ("", ".", "..")]
+    if not parts:
+        return False
+    rules = excluder.rules
+    for depth in range(1, len(parts)):
+        if _is_default_excluded(parts[depth - 1], excluder):
+            return True
+        if rules and (rules.ignored("/".join(parts[:depth]) + "/") or rules.ignored(parts[depth - 1] + "/")):
+            return True
+    full = "/".join(parts)
+    return bool(rules) and excluder.excluded(full, None, parts[-1], False)
 
 
 def _root_context(root: _Root, skipped: List[Skipped]) -> Optional[Tuple[_IgnoreContext, str]]:
@@ -671,6 +703,7 @@ def _walk_root(
     # empty context and _enter switches to the repository's context.
     stack = [_enter(real, root.display, entries, ctx, rel + "/" if rel else "", "")]
     has_excludes = bool(excluder.rules)
+    dir_names, dir_globs = excluder.dir_names, excluder.dir_globs
     # --exclude also matches the path as displayed, when that is relative.
     show_display = not root.display.is_absolute()
     join = os.path.join
@@ -700,7 +733,7 @@ def _walk_root(
             continue
 
         if is_dir:
-            if name in _EXCLUDE_NAMES or (_EXCLUDE_GLOBS and _is_default_excluded(name)):
+            if name in dir_names or (dir_globs and _is_default_excluded(name, excluder)):
                 continue
             ctx_rel = frame.ctx_rel + name + "/"
             if ctx.ignored(ctx_rel):
@@ -742,7 +775,7 @@ def _walk_root(
             except OSError:
                 target_is_dir = False
             if target_is_dir:
-                if _is_default_excluded(name) or ctx.ignored(frame.ctx_rel + name + "/"):
+                if _is_default_excluded(name, excluder) or ctx.ignored(frame.ctx_rel + name + "/"):
                     continue
             elif not name.endswith(suffixes) or ctx.ignored(frame.ctx_rel + name):
                 continue

@@ -6,7 +6,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from rich import box
 from rich.console import Console
@@ -47,6 +47,20 @@ def unified_diff(outcome: FileOutcome) -> str:
     return "".join(lines)
 
 
+def write_exactly(stream, text: str) -> None:
+    """Write *text* as UTF-8 bytes with its line endings untouched, below the stream's text layer when it has
+    one: on Windows a redirected stdout would turn every ``\n`` into ``\r\n`` (a CRLF file's diff lines into
+    ``\r\r\n``) and encode with the ANSI code page, which fails on any character outside it."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    buffer.write(text.encode("utf-8", "replace"))
+    buffer.flush()
+
+
 class Reporter:
     def __init__(self, out: Console, err: Console) -> None:
         self.out = out
@@ -57,8 +71,7 @@ class Reporter:
         if self.out.is_terminal and self.out.color_system is not None and not self.out.no_color:  # NO_COLOR: plain
             self.out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), end="")
         else:
-            self.out.file.write(text)
-            self.out.file.flush()
+            write_exactly(self.out.file, text)
 
     def problem(self, path: Path, message: str) -> None:
         self.err.print(f"error: {path.as_posix()}: {message}", markup=False, highlight=False, soft_wrap=True,
@@ -68,19 +81,14 @@ class Reporter:
         self.err.print(message, markup=False, highlight=False, soft_wrap=True, emoji=False)
 
     def todos(self, outcomes: List[FileOutcome]) -> None:
-        """Every TODO left, by file and line: a table on a terminal, one grep-able line each otherwise."""
+        """Every TODO left, by file and line: on a terminal a table, or for large runs one table per file;
+        otherwise one grep-able ``path:line: TODO [rule] message`` line each."""
         rows = [(o.path.as_posix(), todo) for o in outcomes if o.error is None for todo in o.todos]
         if not rows:
             return
         if self.err.is_terminal:
-            table = Table(title="TODOs left for review", box=box.SIMPLE, title_justify="left")
-            table.add_column("where", no_wrap=True)
-            table.add_column("rule", no_wrap=True)
-            table.add_column("what to do")
-            for path, todo in rows:
-                table.add_row(f"{path}:{todo.where}" if todo.cell is None else f"{path}: {todo.where}", todo.rule,
-                              todo.message)
-            self.err.print(table)
+            for table in todo_tables(rows):
+                self.err.print(table)
             return
         for path, todo in rows:
             where = f"{path}:{todo.line}" if todo.cell is None else f"{path}: {todo.where}"
@@ -89,8 +97,7 @@ class Reporter:
 
     def json_report(self, version: str, scanned: int, outcomes: List[FileOutcome]) -> None:
         """``--format json``: one JSON document on stdout (see the README for its schema)."""
-        self.out.file.write(json.dumps(json_document(version, scanned, outcomes), indent=2) + "\n")
-        self.out.file.flush()
+        write_exactly(self.out.file, json.dumps(json_document(version, scanned, outcomes), indent=2) + "\n")
 
     def summary(self, scanned: int, outcomes: List[FileOutcome], dry_run: bool) -> None:
         changed = sum(1 for o in outcomes if o.changed)
@@ -104,6 +111,38 @@ class Reporter:
             self.err.print(summary_table(outcomes, verb))
         self.note(f"{_plural(scanned, 'file')} scanned, {changed} {verb}, {failed} failed, "
                   f"{_plural(todos, 'TODO')} left for review.")
+
+
+#: Above this many TODOs, the terminal list is grouped under one heading per file.
+GROUP_TODOS_ABOVE = 15
+
+
+def todo_tables(rows: List[Tuple[str, "TodoAt"]]) -> List[Table]:
+    """The TODO list for a terminal: one table keyed by ``path:line``, or, for a large run, one table per
+    file headed by its path and TODO count, keyed by line (or cell and line)."""
+    if len(rows) <= GROUP_TODOS_ABOVE:
+        table = Table(title="TODOs left for review", box=box.SIMPLE, title_justify="left")
+        table.add_column("where", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("what to do")
+        for path, todo in rows:
+            table.add_row(f"{path}:{todo.where}" if todo.cell is None else f"{path}: {todo.where}", todo.rule,
+                          todo.message)
+        return [table]
+    by_file: Dict[str, List["TodoAt"]] = {}
+    for path, todo in rows:
+        by_file.setdefault(path, []).append(todo)
+    tables = []
+    for path, todos in by_file.items():
+        table = Table(title=f"{path}: {_plural(len(todos), 'TODO')}", box=box.SIMPLE, title_justify="left",
+                      title_style="bold")
+        table.add_column("line", no_wrap=True, justify="right")
+        table.add_column("rule", no_wrap=True)
+        table.add_column("what to do")
+        for todo in todos:
+            table.add_row(todo.where, todo.rule, todo.message)
+        tables.append(table)
+    return tables
 
 
 def summary_table(outcomes: List[FileOutcome], verb: str) -> Table:

@@ -413,8 +413,8 @@ def _pre_commit_hooks() -> list:
 def test_pre_commit_hooks_use_existing_flags() -> None:
     hooks = {hook["id"]: hook for hook in _pre_commit_hooks()}
     assert set(hooks) == {"openai-migrate", "openai-migrate-fix"}
-    assert hooks["openai-migrate"]["entry"] == "openai-migrate --check"
-    assert hooks["openai-migrate-fix"]["entry"] == "openai-migrate --allow-dirty"
+    assert hooks["openai-migrate"]["entry"] == "openai-migrate --check --force-exclude"
+    assert hooks["openai-migrate-fix"]["entry"] == "openai-migrate --allow-dirty --force-exclude"
     options = {opt for param in main.params for opt in getattr(param, "opts", [])}
     for hook in hooks.values():
         assert hook["language"] == "python"
@@ -523,3 +523,43 @@ def test_summary_table_counts_todos_by_rule() -> None:
     assert "TODOs from resource-calls" in text and "TODOs from error-classes" in text
     lines = {line.split()[-2] + " " + line.split()[-1] for line in text.splitlines() if "TODOs from" in line}
     assert lines == {"resource-calls 2", "error-classes 1"}
+
+
+def test_force_color_colours_a_pipe_and_no_color_wins(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert "\x1b[" not in run("--dry-run", ".", cwd=repo).stdout  # the runner's output is not a terminal
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    forced = run("--dry-run", ".", cwd=repo)
+    assert "\x1b[" in forced.stdout and "+++ b/app.py" in forced.stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run("--dry-run", ".", cwd=repo).stdout
+
+
+def test_verbose_says_what_was_used_and_found(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.openai-migrate]\nignore = ["test-mocks"]\n')
+    (repo / "settings_only.py").write_bytes(b"import openai  # configured elsewhere\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "more")
+    result = run("--dry-run", "-v", ".", cwd=repo)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert f"configuration: {(repo / 'pyproject.toml').resolve().as_posix()}\n" in err
+    assert "rules: OM001 client-setup, OM002 resource-calls, OM003 response-access, OM004 error-classes\n" in err
+    assert "scanned 4 files: 3 mention openai, 0 unreadable" in err  # pyproject.toml: "openai-migrate"
+    assert "unchanged: settings_only.py" in err and "unchanged: app.py" not in err
+    assert "done in " in err
+    quiet = run("--dry-run", ".", cwd=repo)
+    assert "configuration:" not in quiet.stderr and "unchanged:" not in quiet.stderr
+
+
+def test_verbose_explains_shared_configuration(repo: Path) -> None:
+    (repo / "settings.py").write_bytes(b'import openai\nopenai.api_key = "sk-x"\n')
+    (repo / "calls.py").write_bytes(b'import openai\nr = openai.Completion.create(model="m", prompt="p")\n')
+    result = run("--dry-run", "-v", "settings.py", "calls.py", cwd=repo)
+    assert "openai is configured in settings.py and called without configuration in calls.py" in result.stderr
+
+
+def test_quiet_and_verbose_conflict(repo: Path) -> None:
+    result = run("-q", "-v", ".", cwd=repo)
+    assert result.exit_code == 2 and "--quiet and --verbose cannot be combined" in result.output
