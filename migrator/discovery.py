@@ -44,6 +44,7 @@ __all__ = [
     "SKIP_SYMLINK_DIR",
     "SKIP_UNREADABLE_DIR",
     "SKIP_SPECIAL",
+    "SKIP_LEFTOVER",
     "discover",
     "discover_all",
 ]
@@ -88,6 +89,11 @@ SKIP_SYMLINK_DIR = "symlinked directory (not followed)"
 SKIP_IGNORED = "ignored by .gitignore"
 SKIP_UNREADABLE_DIR = "directory cannot be read"
 SKIP_SPECIAL = "not a regular file or directory"
+SKIP_LEFTOVER = ("temporary file left by an interrupted openai-migrate run (the file it was for is intact); "
+                 "safe to delete")
+
+# The writer's temporary files: ".<name>.openai-migrate-<random>.tmp" (see migrator.writer.atomic_write).
+_LEFTOVER = re.compile(r"\..+\.openai-migrate-[A-Za-z0-9_]+\.tmp\Z", re.DOTALL)
 
 
 def _has_magic(pattern: str) -> bool:
@@ -345,35 +351,39 @@ class _IgnoreContext:
     directory holding one. Deeper files come later, so they take precedence.
     """
 
-    __slots__ = ("rules",)
+    __slots__ = ("rules", "fold")
 
-    def __init__(self, patterns: list) -> None:
+    def __init__(self, patterns: list, fold: bool = False) -> None:
         self.rules = _Rules(patterns)
+        self.fold = fold  # core.ignorecase: patterns and paths compared in lower case
 
     @classmethod
     def for_repo(cls, repo_root: str) -> "_IgnoreContext":
         exclude = _info_exclude_path(repo_root)
         lines = _read_ignore_file(exclude) if exclude else []
-        return cls(_compile([_rebase_pattern(ln, "") for ln in lines]))
+        fold = _ignores_case(repo_root)
+        return cls(_compile([_rebase_pattern(ln.lower() if fold else ln, "") for ln in lines]), fold)
 
     def extend(self, lines: Sequence[str], prefix: str) -> "_IgnoreContext":
-        new = _compile([_rebase_pattern(ln, prefix) for ln in lines])
+        fold = self.fold
+        new = _compile([_rebase_pattern(ln.lower() if fold else ln, prefix.lower() if fold else prefix)
+                        for ln in lines])
         if not new:
             return self
-        return _IgnoreContext(self.rules.patterns + new)
+        return _IgnoreContext(self.rules.patterns + new, fold)
 
     def ignored(self, rel: str) -> bool:
         """*rel*: POSIX path relative to base; directories end with '/'."""
-        return self.rules.ignored(rel)
+        return self.rules.ignored(rel.lower() if self.fold else rel)
 
 
 _EMPTY_CONTEXT = _IgnoreContext([])
 
 
-def _info_exclude_path(repo_root: str) -> Optional[str]:
-    """Path of ``info/exclude`` for the repository whose work tree is
-    *repo_root* (``.git`` may be a directory, or a file pointing elsewhere as
-    in worktrees and submodules)."""
+def _common_git_dir(repo_root: str) -> Optional[str]:
+    """The git directory holding ``info/exclude`` and ``config`` for the
+    repository whose work tree is *repo_root* (``.git`` may be a directory, or
+    a file pointing elsewhere as in worktrees and submodules)."""
     dotgit = os.path.join(repo_root, ".git")
     gitdir: Optional[str] = None
     if os.path.isdir(dotgit):
@@ -398,9 +408,41 @@ def _info_exclude_path(repo_root: str) -> Optional[str]:
                 common = ""
             if common:
                 gitdir = common if os.path.isabs(common) else os.path.join(gitdir, common)
+    return gitdir
+
+
+def _info_exclude_path(repo_root: str) -> Optional[str]:
+    gitdir = _common_git_dir(repo_root)
+    return None if gitdir is None else os.path.join(gitdir, "info", "exclude")
+
+
+_CONFIG_SECTION = re.compile(r"\s*\[\s*([A-Za-z0-9.-]+)")
+_CONFIG_IGNORECASE = re.compile(r"\s*ignorecase\s*=\s*(\S+)", re.IGNORECASE)
+
+
+def _ignores_case(repo_root: str) -> bool:
+    """``core.ignorecase`` of the repository (set by ``git init`` on the case-insensitive file systems of
+    Windows and macOS): git then matches ignore patterns without regard to case, and so must the walk."""
+    gitdir = _common_git_dir(repo_root)
     if gitdir is None:
-        return None
-    return os.path.join(gitdir, "info", "exclude")
+        return False
+    try:
+        with open(os.path.join(gitdir, "config"), "r", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    section = ""
+    value = False
+    for line in text.splitlines():
+        header = _CONFIG_SECTION.match(line)
+        if header is not None:
+            section = header.group(1).lower()
+            continue
+        if section == "core":
+            setting = _CONFIG_IGNORECASE.match(line)
+            if setting is not None:
+                value = setting.group(1).strip().lower() in ("true", "yes", "on", "1")
+    return value
 
 
 def _find_repo_root(directory: Path) -> Optional[Path]:
@@ -755,7 +797,11 @@ def _walk_root(
             continue
 
         if is_file:
-            if not name.endswith(suffixes) or ctx.ignored(frame.ctx_rel + name):
+            if not name.endswith(suffixes):
+                if name.endswith(".tmp") and _LEFTOVER.match(name):
+                    skipped.append(Skipped(frame.display / name, SKIP_LEFTOVER))
+                continue
+            if ctx.ignored(frame.ctx_rel + name):
                 continue
             display = frame.display / name
             if excluded(frame, name, display, False):

@@ -409,8 +409,16 @@ def find_unsafe(files: Sequence[Path]) -> List[Problem]:
 
         for top, members in by_top.items():
             asked: List[Tuple[int, str]] = []
+            resolved_top: Optional[str] = None
             for index, physical in members:
                 rel = _relative(physical, top)
+                if rel is None:  # git may print a mapped or subst drive (Z:/...) that resolve() turned into its target
+                    if resolved_top is None:
+                        try:
+                            resolved_top = str(Path(top).resolve())
+                        except (OSError, RuntimeError):
+                            resolved_top = top
+                    rel = _relative(physical, resolved_top)
                 if rel is None or rel in ("", ".") or rel == ".git" or rel.startswith(".git/"):
                     problems[index] = Problem(unique[index], REASON_NO_REPO)
                 else:

@@ -563,3 +563,49 @@ def test_verbose_explains_shared_configuration(repo: Path) -> None:
 def test_quiet_and_verbose_conflict(repo: Path) -> None:
     result = run("-q", "-v", ".", cwd=repo)
     assert result.exit_code == 2 and "--quiet and --verbose cannot be combined" in result.output
+
+
+def test_version_and_help_with_examples(tmp_path: Path) -> None:
+    from migrator import __version__
+
+    version = run("--version", cwd=tmp_path)
+    assert version.exit_code == 0 and version.output == f"openai-migrate, version {__version__}\n"
+    for flag in ("--help", "-h"):
+        shown = run(flag, cwd=tmp_path)
+        assert shown.exit_code == 0
+        assert "Examples:" in shown.output and "openai-migrate --check ." in shown.output
+        assert "Exit status:" in shown.output
+        for option in ("--extend-exclude", "--force-exclude", "--only", "--skip", "--verbose", "--format"):
+            assert option in shown.output
+
+
+def test_quiet_prints_no_diff_but_still_the_todos_and_summary(repo: Path) -> None:
+    (repo / "edit.py").write_bytes(b'import openai\nr = openai.Edit.create(model="m", input="x", instruction="y")\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "edit")
+    for flag in ("-q", "--quiet"):
+        result = run("--dry-run", flag, ".", cwd=repo)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert "edit.py:" in result.stderr and "TODO [resource-calls]" in result.stderr
+        assert "would change" in result.stderr
+
+
+def test_jobs_from_configuration_and_flag(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrator.cli as cli
+
+    seen = []
+    real = cli._migrate_all
+
+    def spy(found, skipped, reporter, quiet, jobs, *rest):
+        seen.append(jobs)
+        return real(found, skipped, reporter, quiet, jobs, *rest)
+
+    monkeypatch.setattr(cli, "_migrate_all", spy)
+    (repo / "pyproject.toml").write_text("[tool.openai-migrate]\njobs = 1\n")
+    run("--dry-run", ".", cwd=repo)
+    run("--dry-run", "-j", "2", ".", cwd=repo)
+    run("--dry-run", "--jobs", "3", ".", cwd=repo)
+    (repo / "pyproject.toml").unlink()
+    run("--dry-run", ".", cwd=repo)
+    assert seen == [1, 2, 3, 0]

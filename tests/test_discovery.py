@@ -178,7 +178,7 @@ def test_does_not_read_file_contents(tmp_path, monkeypatch):
 
     monkeypatch.setattr(discovery, "open", spy, raising=False)
     assert found(repo) == ["a.py", "sub/b.py", "sub/c.ipynb"]
-    assert set(opened) <= {".gitignore", "exclude"}
+    assert set(opened) <= {".gitignore", "exclude", "config"}  # config: core.ignorecase
 
 
 # ---------------------------------------------------------------- gitignore
@@ -672,9 +672,9 @@ def test_specs_compiled_once_per_directory(tmp_path, monkeypatch):
     built = []
     real_init = discovery._IgnoreContext.__init__
 
-    def counting_init(self, patterns):
+    def counting_init(self, patterns, *rest):
         built.append(len(patterns))
-        real_init(self, patterns)
+        real_init(self, patterns, *rest)
 
     monkeypatch.setattr(discovery._IgnoreContext, "__init__", counting_init)
     out = found(repo)
@@ -703,3 +703,45 @@ def test_many_files_is_fast(tmp_path):
     assert n == 10_000
     # generous bound to stay robust on slow CI machines
     assert elapsed < max(2.0, 40 * walk), (elapsed, walk)
+
+
+def test_temporary_files_left_by_a_killed_run_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrator import writer
+    from migrator.discovery import SKIP_LEFTOVER
+
+    target = tmp_path / "app.py"
+    target.write_bytes(b"old\n")
+
+    # what a SIGKILL between writing the temporary file and renaming it leaves: the writer's own naming
+    def killed(tmp: str, dst: str) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(writer, "_replace", killed)
+    monkeypatch.setattr(writer.os, "unlink", lambda path: None)  # a killed process cleans nothing up
+    with pytest.raises(SystemExit):
+        writer.atomic_write(target, b"new\n")
+    monkeypatch.undo()
+    (leftover,) = [p for p in tmp_path.iterdir() if p.name != "app.py"]
+    (tmp_path / "notes.tmp").write_text("a user's own file\n")
+
+    result = discover_all([tmp_path])
+    assert [p.name for p in result.files] == ["app.py"]
+    assert [(s.path.name, s.reason) for s in result.skipped] == [(leftover.name, SKIP_LEFTOVER)]
+    assert "safe to delete" in SKIP_LEFTOVER
+
+
+@pytest.mark.parametrize("ignorecase", [True, False])
+def test_core_ignorecase_matches_ignore_patterns_like_git(tmp_path: Path, ignorecase: bool) -> None:
+    # git init sets core.ignorecase on Windows and macOS; git then ignores legacy/ for a "Legacy/" pattern,
+    # and a walk that did not would hand the git guard files it then refuses as ignored
+    repo = init_repo(tmp_path / "repo")
+    git(repo, "config", "core.ignorecase", "true" if ignorecase else "false")
+    make(repo, ["app.py", "legacy/old.py", "Gen/Made.py", "sub/NOTES.py", "sub/keep.py"])
+    write(repo / ".gitignore", "Legacy/\ngen/made.py\n")
+    write(repo / "sub" / ".gitignore", "notes.py\n")
+    expected = sorted(p for p in git(repo, "ls-files", "--others", "--exclude-standard").split() if p.endswith(".py"))
+    assert sorted(found(repo)) == expected
+    if ignorecase:
+        assert expected == ["app.py", "sub/keep.py"]
+    else:
+        assert "legacy/old.py" in expected and "sub/NOTES.py" in expected

@@ -522,3 +522,22 @@ def test_windows_git_lookup_never_runs_a_git_from_the_current_directory(tmp_path
     assert gitguard.find_git() == str(tools / "git.exe")
     monkeypatch.setenv("PATH", os.pathsep.join([str(repo), "."]))
     assert gitguard.find_git() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks")
+def test_work_tree_printed_through_another_path_still_matches(repo, tmp_path, monkeypatch):
+    # Windows: git prints a mapped or subst drive (Z:/repo) while resolve() gives the target (\\server\share\repo);
+    # a symlink to the work tree plays the same trick here
+    alias = tmp_path / "alias"
+    alias.symlink_to(repo, target_is_directory=True)
+    real_run = gitguard._run_git
+
+    def aliased(git_exe, args, cwd, env, **kwargs):
+        if args == ["rev-parse", "--show-toplevel"]:
+            return str(alias).encode() + b"\n"
+        return real_run(git_exe, args, cwd, env, **kwargs)
+
+    monkeypatch.setattr(gitguard, "_run_git", aliased)
+    write(repo / "clean.py", "changed\n")
+    assert find_unsafe([repo / "pkg" / "mod.py", repo / "clean.py"]) == [
+        Problem(repo / "clean.py", gitguard.REASON_DIRTY)]
