@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.clirunner import cli_runner
 
 from migrator import engine
 from migrator.cli import main
@@ -36,7 +36,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run(*args: str, cwd: Path):
-    runner = CliRunner()
+    runner = cli_runner()
     old = Path.cwd()
     os.chdir(cwd)
     try:
@@ -368,7 +368,7 @@ def test_format_json_nothing_to_do(repo: Path) -> None:
 
 def test_stdin_to_stdout(tmp_path: Path) -> None:
     source = OLD + b"x = openai.Edit.create(model='m', input='i', instruction='j')\n"
-    result = CliRunner().invoke(main, ["-"], input=source, catch_exceptions=False)
+    result = cli_runner().invoke(main, ["-"], input=source, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert result.stdout_bytes == engine.migrate_source(source).new
     assert NEW_FRAGMENT in result.stdout_bytes
@@ -377,19 +377,19 @@ def test_stdin_to_stdout(tmp_path: Path) -> None:
 
 def test_stdin_unchanged_and_failing_input(tmp_path: Path) -> None:
     plain = b"print('no api here')\n"
-    result = CliRunner().invoke(main, ["-"], input=plain, catch_exceptions=False)
+    result = cli_runner().invoke(main, ["-"], input=plain, catch_exceptions=False)
     assert result.exit_code == 0 and result.stdout_bytes == plain
     broken = b"import openai\nopenai.api_key = <API-KEY>\n"
-    result = CliRunner().invoke(main, ["-"], input=broken, catch_exceptions=False)
+    result = cli_runner().invoke(main, ["-"], input=broken, catch_exceptions=False)
     assert result.exit_code == 3
     assert result.stdout_bytes == broken
     assert "error: <stdin>: cannot parse" in result.stderr
 
 
 def test_stdin_global_flag_and_mixing_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["--global", "-"], input=OLD, catch_exceptions=False)
+    result = cli_runner().invoke(main, ["--global", "-"], input=OLD, catch_exceptions=False)
     assert result.exit_code == 0 and b"openai.completions.create" in result.stdout_bytes
-    assert CliRunner().invoke(main, ["-", "app.py"], input=OLD).exit_code == 2
+    assert cli_runner().invoke(main, ["-", "app.py"], input=OLD).exit_code == 2
 
 
 def _pre_commit_hooks() -> list:
@@ -472,7 +472,7 @@ def test_rule_selection_resolver() -> None:
 
 def test_stdin_rejects_report_flags(tmp_path: Path) -> None:
     for flags in (["--check"], ["--diff"], ["--format", "json"]):
-        assert CliRunner().invoke(main, [*flags, "-"], input=OLD).exit_code == 2
+        assert cli_runner().invoke(main, [*flags, "-"], input=OLD).exit_code == 2
 
 
 def test_stdin_real_subprocess(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.clirunner import cli_runner
 
 from migrator.cli import main
 
@@ -17,7 +17,7 @@ VAR = "_OPENAI_MIGRATE_COMPLETE"
 
 
 def complete(words: str, cword: int) -> list:
-    result = CliRunner().invoke(main, [], prog_name="openai-migrate",
+    result = cli_runner().invoke(main, [], prog_name="openai-migrate",
                                 env={VAR: "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)})
     assert result.exit_code == 0, result.output
     return [line.split(",", 1)[1] for line in result.output.splitlines()]
@@ -29,7 +29,7 @@ def complete(words: str, cword: int) -> list:
     ("fish", "complete --no-files --command openai-migrate"),
 ])
 def test_completion_scripts(shell: str, marker: str) -> None:
-    result = CliRunner().invoke(main, [], prog_name="openai-migrate", env={VAR: f"{shell}_source"})
+    result = cli_runner().invoke(main, [], prog_name="openai-migrate", env={VAR: f"{shell}_source"})
     assert result.exit_code == 0
     assert marker in result.output
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.clirunner import cli_runner
 
 from migrator.cli import main
 from migrator.config import ConfigError, load_config
@@ -19,7 +19,7 @@ def run(cwd: Path, *args: str):
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        return CliRunner().invoke(main, ["--dry-run", *args], catch_exceptions=False)
+        return cli_runner().invoke(main, ["--dry-run", *args], catch_exceptions=False)
     finally:
         os.chdir(old)
 
@@ -29,7 +29,7 @@ def would_change(cwd: Path, *args: str) -> set:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(main, ["--check", *args], catch_exceptions=False)
+        result = cli_runner().invoke(main, ["--check", *args], catch_exceptions=False)
     finally:
         os.chdir(old)
     assert result.exit_code in (0, 1), result.output

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
-from click.testing import CliRunner
+from tests.clirunner import cli_runner
 from nbformat.v4 import new_code_cell, new_notebook
 
 from migrator.cli import main
@@ -24,7 +24,7 @@ def report(cwd: Path, *args: str) -> dict:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(main, ["--format", "json", "--check", *args], catch_exceptions=False)
+        result = cli_runner().invoke(main, ["--format", "json", "--check", *args], catch_exceptions=False)
     finally:
         os.chdir(old)
     document = json.loads(result.stdout)
@@ -78,4 +78,4 @@ def test_schema_names_every_rule() -> None:
     from codemods import RULES
 
     rule = SCHEMA["properties"]["files"]["items"]["properties"]["todos"]["items"]["properties"]["rule"]
-    assert rule["enum"] == [r.name for r in RULES]
+    assert rule["enum"] == [r.name for r in RULES] + ["unknown"]

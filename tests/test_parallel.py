@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.clirunner import cli_runner
 from rich.console import Console
 
 import migrator.cli as cli
@@ -28,7 +28,7 @@ def invoke(*args: str, cwd: Path):
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+        return cli_runner().invoke(cli.main, list(args), catch_exceptions=False)
     finally:
         os.chdir(old)
 
