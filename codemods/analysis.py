@@ -451,6 +451,29 @@ class ModuleAnalysis:
             return None
         return defining, defining.bindings[name.value]
 
+    def string_constant(self, node: cst.CSTNode) -> Optional[str]:
+        """The value of a string literal, or of a module-level name bound exactly once, to a string literal
+        (``CONTENT = "content"``, ``CHOICES, MESSAGE = "choices", "message"``): keys held in constants."""
+        value = string_value(node)
+        if value is not None or not isinstance(node, cst.Name):
+            return value
+        found = self.bindings_of(node)
+        if found is None:
+            return None
+        scope, bindings = found
+        if scope.kind != "module" or len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        if binding.kind == "assign" and binding.value is not None and not binding.index:
+            return string_value(binding.value)
+        if binding.kind == "unpack_assign" and len(binding.index) == 1 and isinstance(binding.value, cst.Tuple):
+            elements = binding.value.elements
+            if any(isinstance(element, cst.StarredElement) for element in elements):
+                return None
+            position = binding.index[0]
+            return string_value(elements[position].value) if position < len(elements) else None
+        return None
+
     def import_target(self, name: cst.Name) -> Optional[str]:
         """The qualified name a Name refers to if every binding of it is the same import."""
         found = self.bindings_of(name)
@@ -602,3 +625,17 @@ _HANDLERS = {
     cst.MatchAs: ModuleAnalysis._on_match_capture,
     cst.MatchStar: ModuleAnalysis._on_match_capture,
 }
+
+
+def string_value(node: cst.CSTNode) -> Optional[str]:
+    """The value of a plain (non-f, non-bytes) string literal, else None."""
+    if isinstance(node, cst.SimpleString):
+        prefix = node.prefix.lower()
+        if "b" in prefix or "f" in prefix:
+            return None
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None

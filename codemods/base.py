@@ -7,6 +7,7 @@ from typing import ClassVar, Optional, Tuple
 
 import libcst as cst
 
+from .analysis import string_value  # noqa: F401  (the rules import it from here)
 from .context import MigrationContext
 
 
@@ -31,20 +32,6 @@ class Rule:
 
     def finish(self, ctx: MigrationContext) -> None:
         pass
-
-
-def string_value(node: cst.CSTNode) -> Optional[str]:
-    """The value of a plain (non-f, non-bytes) string literal, else None."""
-    if isinstance(node, cst.SimpleString):
-        prefix = node.prefix.lower()
-        if "b" in prefix or "f" in prefix:
-            return None
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(node, cst.ConcatenatedString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
 
 
 def is_identifier(text: str) -> bool:

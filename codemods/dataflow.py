@@ -185,7 +185,7 @@ class ResponseFlow:
         index = node.slice[0].slice
         if not isinstance(index, cst.Index):
             return Tracked(LIST) if base.shape == LIST else None  # a slice of a list
-        key = string_value(index.value)
+        key = self.analysis.string_constant(index.value)
         if key is not None:
             return _field(key) if base.shape != LIST else None
         if base.shape == LIST:

@@ -63,11 +63,17 @@ class ResponseAccess(Rule):
     def _subscript(self, ctx: MigrationContext, flow: ResponseFlow, node: cst.Subscript) -> None:
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             return
-        key = string_value(node.slice[0].slice.value)
-        if key is None:
+        index = node.slice[0].slice.value
+        key = ctx.analysis.string_constant(index)
+        if key is None and not _may_be_string_key(index):
             return
         base = flow.track(node.value)
         if base is None or base.shape not in (OBJECT, UNKNOWN):
+            return
+        if key is None:
+            if base.shape == OBJECT:
+                ctx.todo(node, RULE, "responses are objects in openai 1.x, not dicts: a field chosen at run time "
+                                     "is read with getattr(response, key), or from response.model_dump()")
             return
         if not is_identifier(key):
             ctx.todo(node, RULE, f"responses are objects in openai 1.x: read field {key!r} with getattr() "
@@ -254,6 +260,13 @@ class ResponseAccess(Rule):
         elif any(b.value is not None and flow.track(b.value) is not None for b in found[1]):
             ctx.todo(node, RULE, f"{root.value} holds an openai response on some paths and something else on "
                                  f"others; where it is a response, read {shown}.choices (responses are objects in 1.x)")
+
+
+def _may_be_string_key(index: cst.BaseExpression) -> bool:
+    """A subscript that may be a dict key chosen at run time (a name, an attribute, a call), not a list index."""
+    if isinstance(index, (cst.Integer, cst.UnaryOperation, cst.BinaryOperation, cst.Float)):
+        return False
+    return isinstance(index, (cst.Name, cst.Attribute, cst.Call, cst.FormattedString, cst.Subscript))
 
 
 def _is_dict_like(tracked, whole_only: bool = True, iterating: bool = False) -> bool:

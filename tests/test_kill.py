@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from codemods import Options
 from migrator.engine import migrate_source
+from migrator.project import ProjectFacts
 
 PROGRAMS = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "e2e").glob("*/before.py"))
 COPIES = 8  # files per program: enough that a run takes a noticeable time to write them all
@@ -29,9 +31,14 @@ def corpus(tmp_path_factory):
     repo = tmp_path_factory.mktemp("kill")
     _git(repo, "init", "-q")
     expected = {}
+    # migrated as the CLI migrates them: together (settings in some programs, none in others)
+    facts = ProjectFacts()
+    for program in PROGRAMS:
+        facts.observe(program.parent.name, program.read_bytes())
+    options = facts.options(Options())
     for program in PROGRAMS:
         source = program.read_bytes()
-        migrated = migrate_source(source).new
+        migrated = migrate_source(source, options).new
         assert migrated is not None
         for copy in range(COPIES):
             path = repo / program.parent.name / f"copy_{copy}.py"
