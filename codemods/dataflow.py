@@ -205,10 +205,10 @@ class ResponseFlow:
                 return Tracked(LIST) if base is not None and base.whole else None
             if func.attr.value == "get" and call.args:
                 if len(call.args) > 1 and (is_container_literal(call.args[1].value)
-                                           or string_value(call.args[0].value) not in FIELD_SHAPES):
+                                           or self.analysis.string_constant(call.args[0].value) not in FIELD_SHAPES):
                     return None  # read from the dict view (``.model_dump().get(k, {})``): not followed
                 base = self.track(func.value)
-                key = string_value(call.args[0].value)
+                key = self.analysis.string_constant(call.args[0].value)
                 if base is not None and base.shape in (OBJECT, UNKNOWN) and key is not None:
                     return _field(key, maybe_none=True)
             return None

@@ -88,7 +88,7 @@ class ResponseAccess(Rule):
             return
         if any(arg.keyword is not None or arg.star for arg in call.args):
             return
-        key = string_value(call.args[0].value)
+        key = ctx.analysis.string_constant(call.args[0].value)
         base = flow.track(func.value)
         if key is None or base is None or base.shape not in (OBJECT, UNKNOWN):
             return
@@ -158,7 +158,7 @@ class ResponseAccess(Rule):
             return
         if not isinstance(target.operator, (cst.In, cst.NotIn)):
             return
-        key = string_value(node.left)
+        key = ctx.analysis.string_constant(node.left)
         base = flow.track(target.comparator)
         if key is None or base is None or base.shape != OBJECT:
             return
