@@ -98,8 +98,11 @@ class ResourceCalls(Rule):
             return  # test doubles are the test-mocks rule's business
         elif len(parts) == 2:
             path = ".".join(next(iter(methods.values())).resource)
+            # words, not the names chosen for this run: the message must read the same on a second run
+            module = isinstance(ctx.strategy, ModuleClientStrategy)
+            sync, asynchronous = ("openai", "openai.AsyncOpenAI(...)") if module else ("client", "aclient")
             ctx.todo(ref.node, RULE, f"openai.{resource} is used as a value; in 1.x use the client resource "
-                                     f"client.{path} (async: aclient.{path}) and call its methods")
+                                     f"{sync}.{path} (async: {asynchronous}.{path}) and call its methods")
         else:
             shown = ".".join(parts[1:])
             ctx.todo(ref.node, RULE, f"openai.{shown} has no 1.x counterpart on client."
