@@ -51,6 +51,10 @@ class ResponseAccess(Rule):
             tracked = flow.track(attribute.value)
             if tracked is not None and tracked.whole:
                 ctx.todo(attribute, RULE, _GONE_ATTRIBUTES[attribute.attr.value])
+            elif tracked is None and attribute.attr.value == "response_ms" and ctx.migrated_calls \
+                    and _origin_unseen(ctx, attribute.value):
+                ctx.todo(attribute, RULE, "if this is an openai response (it could not be traced to an API call): "
+                                          + _GONE_ATTRIBUTES["response_ms"])
         for test in ctx.analysis.truth_tests:
             self._truthiness(ctx, flow, test)
         for call, ref in ctx.util_calls.items():
@@ -215,6 +219,12 @@ class ResponseAccess(Rule):
             method = func.attr.value
             if method in ("to_dict", "to_dict_recursive") and _is_dict_like(flow.track(func.value), whole_only=False):
                 ctx.edits.replace(call, lambda updated: _model_dump(updated.func.value))  # type: ignore[attr-defined]
+            elif method == "to_dict_recursive" and ctx.migrated_calls and flow.track(func.value) is None \
+                    and _origin_unseen(ctx, func.value):
+                # a method only 0.28's OpenAIObject had (and Stripe's objects: hence the "if")
+                ctx.todo(call, RULE, "to_dict_recursive() was a method of openai 0.28 responses: if this is one "
+                                     "(it could not be traced to an API call), 1.x responses are pydantic models: "
+                                     "call .model_dump(exclude_unset=True) instead")
             elif method in ("keys", "values", "items") and _is_dict_like(flow.track(func.value), whole_only=False):
                 ctx.edits.replace(func.value, _model_dump)
             return
@@ -260,6 +270,20 @@ class ResponseAccess(Rule):
         elif any(b.value is not None and flow.track(b.value) is not None for b in found[1]):
             ctx.todo(node, RULE, f"{root.value} holds an openai response on some paths and something else on "
                                  f"others; where it is a response, read {shown}.choices (responses are objects in 1.x)")
+
+
+def _origin_unseen(ctx: MigrationContext, value: cst.BaseExpression) -> bool:
+    """Whether an untraced value may still be an openai response: not the result of a call in sight (which
+    is not an openai call, or it would have been traced), nor a name only ever assigned such results."""
+    if isinstance(value, (cst.Call, cst.Await)):
+        return False
+    if isinstance(value, cst.Name):
+        found = ctx.analysis.bindings_of(value)
+        if found is not None:
+            _, bindings = found
+            if bindings and all(b.kind == "assign" and isinstance(b.value, (cst.Call, cst.Await)) for b in bindings):
+                return False
+    return True
 
 
 def _may_be_string_key(index: cst.BaseExpression) -> bool:
