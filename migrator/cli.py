@@ -45,6 +45,10 @@ Exit status:
   2  usage error, or refused to overwrite uncommitted work (see --allow-dirty)
   3  some files could not be processed (the others were still migrated)
   130  interrupted (Ctrl-C); every file is either unchanged or completely written
+
+\b
+Shell completion (bash; zsh and fish: see the README):
+  eval "$(_OPENAI_MIGRATE_COMPLETE=bash_source openai-migrate)"
 """
 
 
@@ -100,8 +104,10 @@ def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, 
          jobs: Optional[int]) -> None:
     """Migrate Python code from the openai 0.28 SDK to the openai 1.x client API.
 
-    Rewrites every .py file under PATHS (default: the current directory) in place,
-    honouring .gitignore, then prints a unified diff of the changes and a summary.
+    Rewrites every .py file and notebook (and raises openai pins) under PATHS
+    (default: the current directory) in place, honouring .gitignore and
+    [tool.openai-migrate] in pyproject.toml, then prints a unified diff of the
+    changes, the TODOs left for review and a summary.
     """
     if list_rules:
         _list_rules()
