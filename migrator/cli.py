@@ -141,17 +141,18 @@ def main(paths: Sequence[Path], dry_run: bool, check: bool, output_format: str, 
     quiet = quiet or check or json_mode  # no diff is made or printed in these modes
     if jobs is None:
         jobs = config.jobs if config.jobs is not None else 0
-    if excludes:  # the command line replaces the configuration's exclude
-        exclude: Optional[List[str]] = list(excludes)
-    else:
-        exclude = config.exclude
-    patterns = [*(exclude or []), *config.extend_exclude, *extend_excludes]
+    # the command line's patterns are relative to the paths given (or bare names); the configuration's to
+    # the directory of its file, as in ruff and black. --exclude replaces the configuration's exclude.
+    replaced = bool(excludes) or config.exclude is not None
+    configured = [*([] if excludes else config.exclude or []), *config.extend_exclude]
     skipped: List[Skipped] = []
     try:
-        found = (path for path in discover(list(paths) or [Path(".")], excludes=patterns, suffixes=SUFFIXES,
-                                           skipped=skipped,
-                                           default_excludes=DEFAULT_EXCLUDES if exclude is None else (),
-                                           force_exclude=bool(force_exclude or config.force_exclude))
+        found = (path for path in discover(list(paths) or [Path(".")], excludes=[*excludes, *extend_excludes],
+                                           suffixes=SUFFIXES, skipped=skipped,
+                                           default_excludes=() if replaced else DEFAULT_EXCLUDES,
+                                           force_exclude=bool(force_exclude or config.force_exclude),
+                                           anchored_excludes=configured,
+                                           anchor=config.path.parent if config.path is not None else None)
                  if kind_of(path) is not None)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from exc

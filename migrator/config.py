@@ -4,7 +4,7 @@ Found by walking up from the first path given (or pointed at with ``--config``).
 flags override it. Keys:
 
 * ``global`` (bool): keep the module-level client; ``--global``/``--no-global`` override it.
-* ``exclude`` (gitignore-style patterns): *replaces* the built-in list of tool and vendor
+* ``exclude`` (gitignore-style patterns, relative to the file's directory): *replaces* the built-in list of tool and vendor
   directories (``venv``, ``build``, ``node_modules``...); ``--exclude`` replaces it in turn.
 * ``extend-exclude`` (patterns): added to whichever ``exclude`` applies, and to ``--extend-exclude``.
 * ``force-exclude`` (bool): apply the excludes to files named on the command line too (pre-commit).

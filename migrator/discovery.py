@@ -467,31 +467,75 @@ class _Excluder:
     relative to the current directory) all work.
     """
 
-    __slots__ = ("rules", "dir_names", "dir_globs")
+    __slots__ = ("rules", "dir_names", "dir_globs", "anchored", "anchor")
 
-    def __init__(self, patterns: Sequence[str], default_excludes: Sequence[str] = DEFAULT_EXCLUDES) -> None:
+    def __init__(self, patterns: Sequence[str], default_excludes: Sequence[str] = DEFAULT_EXCLUDES,
+                 anchored: Sequence[str] = (), anchor: Optional[Path] = None) -> None:
         names = (*ALWAYS_EXCLUDED, *default_excludes)
         self.dir_names = frozenset(p for p in names if not _has_magic(p))
         self.dir_globs = tuple(p for p in names if _has_magic(p))
-        lines = []
-        for pat in patterns:
-            if _WINDOWS:
-                pat = pat.replace("\\", "/")
-            negate = pat.startswith("!")
-            body = pat[1:] if negate else pat
-            while body.startswith("./"):
-                body = body[2:]
-            lines.append(_rebase_pattern(("!" if negate else "") + body, ""))
-        self.rules = _Rules(_compile(lines))
+        self.rules = _Rules(_compile([_exclude_line(pat) for pat in patterns]))
+        # patterns from a configuration file: relative to its directory (``anchor``), as in ruff and black
+        self.anchored = _Rules(_compile([_exclude_line(pat) for pat in anchored]))
+        self.anchor: Optional[str] = None
+        if self.anchored and anchor is not None:
+            try:
+                self.anchor = str(Path(anchor).resolve())
+            except (OSError, RuntimeError):
+                self.anchor = None
+        if self.anchored and self.anchor is None:  # nothing to anchor to: match them like the others
+            self.rules = _Rules(self.rules.patterns + self.anchored.patterns)
+            self.anchored = _Rules([])
 
-    def excluded(self, rel: str, display: Optional[str], name: str, is_dir: bool) -> bool:
-        rules = self.rules
+    def anchor_prefix(self, real: Path) -> Optional[str]:
+        """The POSIX path of directory *real* relative to the anchor, with a trailing "/" ("" for the anchor
+        itself), or None when it lies outside (the anchored patterns then match like the others)."""
+        if self.anchor is None:
+            return None
+        rel = _relative_to(str(real), self.anchor)
+        return None if rel is None else (rel + "/" if rel else "")
+
+    def excluded(self, rel: str, display: Optional[str], name: str, is_dir: bool,
+                 anchored_rel: Optional[str] = None) -> bool:
         slash = "/" if is_dir else ""
-        if rules.ignored(rel + slash):
-            return True
-        if display is not None and display != rel and rules.ignored(display + slash):
-            return True
-        return rel != name and rules.ignored(name + slash)
+        if self.anchored:
+            if anchored_rel is not None:
+                if self.anchored.ignored(anchored_rel + slash):
+                    return True
+            elif _matches(self.anchored, rel, display, name, slash):
+                return True
+        return bool(self.rules) and _matches(self.rules, rel, display, name, slash)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules) or bool(self.anchored)
+
+
+def _matches(rules: "_Rules", rel: str, display: Optional[str], name: str, slash: str) -> bool:
+    if rules.ignored(rel + slash):
+        return True
+    if display is not None and display != rel and rules.ignored(display + slash):
+        return True
+    return rel != name and rules.ignored(name + slash)
+
+
+def _exclude_line(pattern: str) -> str:
+    if _WINDOWS:
+        pattern = pattern.replace("\\", "/")
+    negate = pattern.startswith("!")
+    body = pattern[1:] if negate else pattern
+    while body.startswith("./"):
+        body = body[2:]
+    return _rebase_pattern(("!" if negate else "") + body, "")
+
+
+def _relative_to(path: str, base: str) -> Optional[str]:
+    """*path* relative to *base* (both absolute and resolved) in POSIX form, or None if outside."""
+    if os.path.normcase(path) == os.path.normcase(base):
+        return ""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not os.path.normcase(path).startswith(os.path.normcase(prefix)):
+        return None
+    return path[len(prefix):].replace(os.sep, "/")
 
 
 # --------------------------------------------------------------------------
@@ -560,6 +604,8 @@ def discover(
     skipped: Optional[List[Skipped]] = None,
     default_excludes: Sequence[str] = DEFAULT_EXCLUDES,
     force_exclude: bool = False,
+    anchored_excludes: Sequence[str] = (),
+    anchor: Optional[Path] = None,
 ) -> Iterator[Path]:
     """Yield the files to process under *paths*.
 
@@ -572,7 +618,9 @@ def discover(
       ``.gitignore`` / ``.git/info/exclude``, not inside a version-control
       directory, a directory named in *default_excludes* (the user's
       ``exclude`` setting replaces :data:`DEFAULT_EXCLUDES`) or a virtual
-      environment, and not matched by *excludes*. A
+      environment, and not matched by *excludes* (relative to the given
+      path, as displayed, or a bare name) or *anchored_excludes* (relative
+      to the directory *anchor*: a configuration file's patterns). A
       directory that is itself git-ignored yields nothing and is reported.
     * Each file is yielded once (deduplicated by resolved path), spelled
       relative to the given path (``Path("src") / "pkg" / "a.py"``).
@@ -586,7 +634,7 @@ def discover(
     roots = [_check_root(Path(p)) for p in paths]
     return _iterate(
         roots,
-        _Excluder(excludes, default_excludes),
+        _Excluder(excludes, default_excludes, anchored_excludes, anchor),
         tuple(suffixes),
         skipped if skipped is not None else [],
         force_exclude,
@@ -617,7 +665,7 @@ def _iterate(
     seen: set = set()
     for root in roots:
         if not root.is_dir:
-            if force_exclude and _named_file_excluded(root.display, excluder):
+            if force_exclude and _named_file_excluded(root, excluder):
                 continue
             key = _key(str(root.real_parent / root.display.name))
             if key not in seen:
@@ -627,20 +675,28 @@ def _iterate(
         yield from _walk_root(root, excluder, suffixes, skipped, seen)
 
 
-def _named_file_excluded(display: Path, excluder: _Excluder) -> bool:
+def _named_file_excluded(root: _Root, excluder: _Excluder) -> bool:
     """Whether a file named on the command line would have been left out by a walk of its path as spelled:
     a directory on the way is excluded by name (``build``, ``.venv``...) or by pattern, or the file is."""
+    display = root.display
     parts = [part for part in Path(os.path.normpath(display)).as_posix().split("/") if part not in ("", ".", "..")]
     if not parts:
         return False
-    rules = excluder.rules
+    anchored_dir = excluder.anchor_prefix(root.real_parent)
+    anchored_parts = None if anchored_dir is None else [p for p in anchored_dir.split("/") if p] + [parts[-1]]
     for depth in range(1, len(parts)):
         if _is_default_excluded(parts[depth - 1], excluder):
             return True
-        if rules and (rules.ignored("/".join(parts[:depth]) + "/") or rules.ignored(parts[depth - 1] + "/")):
+        if excluder.rules and _matches(excluder.rules, "/".join(parts[:depth]), None, parts[depth - 1], "/"):
             return True
-    full = "/".join(parts)
-    return bool(rules) and excluder.excluded(full, None, parts[-1], False)
+    if anchored_parts is not None and excluder.anchored:
+        for depth in range(1, len(anchored_parts)):
+            if excluder.anchored.ignored("/".join(anchored_parts[:depth]) + "/"):
+                return True
+        if excluder.anchored.ignored("/".join(anchored_parts)):
+            return True
+        return bool(excluder.rules) and _matches(excluder.rules, "/".join(parts), None, parts[-1], "")
+    return bool(excluder) and excluder.excluded("/".join(parts), None, parts[-1], False)
 
 
 def _root_context(root: _Root, skipped: List[Skipped]) -> Optional[Tuple[_IgnoreContext, str]]:
@@ -744,15 +800,17 @@ def _walk_root(
     # If the root is itself a repository root, _root_context returned an
     # empty context and _enter switches to the repository's context.
     stack = [_enter(real, root.display, entries, ctx, rel + "/" if rel else "", "")]
-    has_excludes = bool(excluder.rules)
+    has_excludes = bool(excluder)
     dir_names, dir_globs = excluder.dir_names, excluder.dir_globs
     # --exclude also matches the path as displayed, when that is relative.
     show_display = not root.display.is_absolute()
+    anchor_prefix = excluder.anchor_prefix(root.real)
     join = os.path.join
 
     def excluded(frame: _Frame, name: str, display: Path, is_dir: bool) -> bool:
         return has_excludes and excluder.excluded(
-            frame.root_rel + name, display.as_posix() if show_display else None, name, is_dir
+            frame.root_rel + name, display.as_posix() if show_display else None, name, is_dir,
+            None if anchor_prefix is None else anchor_prefix + frame.root_rel + name,
         )
 
     while stack:

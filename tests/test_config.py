@@ -181,3 +181,23 @@ def test_no_section_means_defaults(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n', encoding="utf-8")
     config = load_config([tmp_path])
     assert config.exclude is None and config.extend_exclude == [] and config.global_client is None
+
+
+def test_configured_patterns_are_relative_to_the_configuration_file(project: Path) -> None:
+    (project / "services" / "legacy").mkdir(parents=True)
+    (project / "services" / "legacy" / "old.py").write_bytes(OLD)
+    (project / "services" / "api.py").write_bytes(OLD)
+    configure(project, 'extend-exclude = ["/services/legacy/", "tests/*.py"]\n')
+    services = project / "services"
+    # from the project root, from inside services/, or naming the directory from elsewhere: the same files
+    assert would_change(project, "services") == {"services/api.py"}
+    assert would_change(services, ".") == {"api.py"}
+    assert would_change(project.parent, "project/services") == {"project/services/api.py"}
+    assert would_change(services, "--force-exclude", "legacy/old.py", "api.py") == {"api.py"}
+    # "tests/*.py" is anchored at the project, not at the directory walked
+    (services / "tests").mkdir()
+    (services / "tests" / "test_api.py").write_bytes(OLD)
+    assert would_change(services, ".") == {"api.py", "tests/test_api.py"}
+    assert "tests/test_app.py" not in would_change(project, ".")
+    # the command line's patterns stay relative to what was typed
+    assert would_change(services, "--extend-exclude", "api.py", ".") == {"tests/test_api.py"}
