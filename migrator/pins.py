@@ -19,11 +19,10 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:  # packaging is imported where versions are compared: recognising a pin file needs none of it
+    from packaging.specifiers import SpecifierSet
 
 __all__ = [
     "LOCK_FILE_SUFFIXES",
@@ -42,7 +41,7 @@ __all__ = [
 ]
 
 NEW_SPECIFIER = ">=1.0"
-_FIRST_NEW = Version("1.0.0a0")  # 1.0 betas already had the 1.x API
+_FIRST_NEW = "1.0.0a0"  # 1.0 betas already had the 1.x API
 
 # ---------------------------------------------------------------------------------------- result
 
@@ -142,6 +141,8 @@ def _parent_name(path_name: str) -> str:
 
 def _admits_new(spec: SpecifierSet) -> bool:
     """Whether some release >= 1.0 satisfies ``spec`` (probing the versions it names and their bumps)."""
+    from packaging.version import InvalidVersion, Version
+
     probes = {Version("1.0.0"), Version("1.0.1"), Version("1.1"), Version("2.0"), Version("99999")}
     for clause in spec:
         try:
@@ -152,7 +153,8 @@ def _admits_new(spec: SpecifierSet) -> bool:
         major, minor, micro = release[0], release[1], release[2]
         probes |= {version, Version(f"{major}.{minor}.{micro + 1}"), Version(f"{major}.{minor + 1}"),
                    Version(f"{major + 1}"), Version(f"{major}.{minor}.{micro}.post1")}
-    return any(p >= _FIRST_NEW and spec.contains(p, prereleases=True) for p in probes)
+    first_new = Version(_FIRST_NEW)
+    return any(p >= first_new and spec.contains(p, prereleases=True) for p in probes)
 
 
 def keeps_old_sdk(specifier: str) -> bool:
@@ -160,6 +162,8 @@ def keeps_old_sdk(specifier: str) -> bool:
 
     An empty or invalid specifier is not an old pin.
     """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     text = re.sub(r"[\s()]", "", specifier)
     if not text:
         return False
@@ -171,6 +175,9 @@ def keeps_old_sdk(specifier: str) -> bool:
 
 def _poetry_to_pep440(constraint: str) -> Optional[List[SpecifierSet]]:
     """A Poetry constraint (``^0.28``, ``~0.27.2``, ``0.28.*``, ``>=0.27,<1``, ``a || b``) as OR-ed sets."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     branches = []
     for branch in constraint.split("||"):
         clauses = []
@@ -214,6 +221,8 @@ def _poetry_keeps_old(constraint: str) -> bool:
 
 def _conda_keeps_old(version_spec: str) -> bool:
     """A conda version spec (``=0.28``, ``==0.28.1``, ``0.28.*``, ``>=0.27,<1``, ``0.27|0.28``)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     spec = version_spec.strip()
     if not spec:
         return False
@@ -297,6 +306,8 @@ def _requirement_end(text: str, start: int) -> int:
 
 
 def _valid_requirement(text: str) -> bool:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     text = re.sub(r"\s+(--hash|-{1,2}[a-z][\w-]*)[=\s].*$", "", text.strip())
     text = re.sub(r"\s*\\$", "", text)
     try:

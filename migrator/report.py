@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from rich import box
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.table import Table
 
 if TYPE_CHECKING:  # the engine imports libcst, which a run without openai never needs
@@ -69,6 +68,8 @@ class Reporter:
     def diff(self, outcome: FileOutcome) -> None:
         text = unified_diff(outcome)
         if self.out.is_terminal and self.out.color_system is not None and not self.out.no_color:  # NO_COLOR: plain
+            from rich.syntax import Syntax  # only for a terminal: pygments is a large import
+
             self.out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), end="")
         else:
             write_exactly(self.out.file, text)
