@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -158,7 +158,15 @@ class ModuleAnalysis:
         self.module_scope = Scope(module, "module", None)
         self.scope_of_node[module] = self.module_scope
         self._walk_body(module, self.module_scope)
-        self.openai_refs: List[OpenAIRef] = self._find_openai_refs()
+        refs = self._find_openai_refs()
+        # ``if openai.__version__ < "1": ...`` (or hasattr(openai, ...), version("openai")): code that already
+        # supports both SDKs; nothing in such an if (either branch) is the migration's business
+        # A test that leads nowhere near the SDK's API (``raise`` if 1.x, ``assert`` 0.x) is a version check the
+        # migration makes wrong: ``version_checks``, for a TODO.
+        self.version_checks: List[cst.CSTNode] = []
+        self.version_guards: Set[cst.CSTNode] = self._version_guards(refs)
+        self.openai_refs: List[OpenAIRef] = [ref for ref in refs if not self.in_version_guard(ref.node)] \
+            if self.version_guards else refs
 
     # ------------------------------------------------------------------ walking
     def _walk_body(self, node: cst.CSTNode, scope: Scope) -> None:
@@ -532,6 +540,44 @@ class ModuleAnalysis:
                 refs.append(OpenAIRef(node, qualname, name, self.name_scope[name]))
         return refs
 
+    def _version_guards(self, refs: List[OpenAIRef]) -> Set[cst.CSTNode]:
+        """The ``if`` statements and conditional expressions whose test asks which openai SDK is installed."""
+        probes: List[cst.CSTNode] = [ref.node for ref in refs if ref.qualname in _VERSION_NAMES
+                                     or ref.qualname.startswith(_VERSION_PREFIXES)]
+        probes += [ref.node for ref in refs if ref.qualname == "openai" and _is_hasattr_probe(self, ref.node)]
+        probes += [call for call in self.calls if _is_distribution_probe(call)]
+        tests: List[cst.CSTNode] = []
+        for probe in probes:
+            child: cst.CSTNode = probe
+            for parent in self.ancestors(probe):
+                if isinstance(parent, (cst.If, cst.IfExp, cst.Assert)) and parent.test is child:
+                    if parent not in tests:
+                        tests.append(parent)
+                    break
+                if isinstance(parent, (cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+                    break  # the probe is not part of a condition
+                child = parent
+        probe_nodes = set(probes)
+        guards: Set[cst.CSTNode] = set()
+        for test in tests:
+            inside = isinstance(test, (cst.If, cst.IfExp)) and any(
+                ref.node not in probe_nodes and any(a is test for a in self.ancestors(ref.node))
+                and not self._within(ref.node, test.test) for ref in refs)
+            if inside:
+                guards.add(test)  # one branch per SDK
+            else:
+                self.version_checks.append(test)
+        return guards
+
+    def _within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        return node is container or any(a is container for a in self.ancestors(node))
+
+    def in_version_guard(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` lies inside an ``if`` (or ``x if c else y``) that tests the openai version."""
+        if not self.version_guards:
+            return False
+        return node in self.version_guards or any(a in self.version_guards for a in self.ancestors(node))
+
     def foreign_openai_names(self) -> List[Tuple[cst.Name, str]]:
         """Names bound by importing ``openai`` from another module (``from app.llm import openai``)."""
         locals_ = {name for bindings in self._all_bindings() for name, items in bindings.items()
@@ -639,3 +685,29 @@ def string_value(node: cst.CSTNode) -> Optional[str]:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+_VERSION_NAMES = frozenset({"openai.__version__", "openai.version", "openai.version.VERSION", "openai.VERSION"})
+# Attributes whose presence tells the SDKs apart (not settings a program may add to the module itself).
+_SDK_MARKERS = frozenset({
+    "ChatCompletion", "Completion", "Embedding", "Image", "Audio", "Moderation", "File", "FineTune", "FineTuningJob",
+    "Model", "Edit", "Engine", "error", "api_resources", "OpenAI", "AsyncOpenAI", "AzureOpenAI", "resources", "types",
+    "chat", "completions", "embeddings", "__version__", "version", "VERSION",
+})
+_VERSION_PREFIXES = tuple(f"{name}." for name in _VERSION_NAMES)  # openai.__version__.startswith(...)
+
+
+def _is_hasattr_probe(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool:
+    """``hasattr(openai, "OpenAI")`` / ``hasattr(openai, "ChatCompletion")``."""
+    arg = analysis.parents.get(node)
+    call = analysis.parents.get(arg) if isinstance(arg, cst.Arg) else None
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "hasattr" \
+        and len(call.args) == 2 and call.args[0] is arg and string_value(call.args[1].value) in _SDK_MARKERS
+
+
+def _is_distribution_probe(call: cst.Call) -> bool:
+    """``version("openai")``, ``importlib.metadata.version("openai")``, ``pkg_resources.get_distribution("openai")``."""
+    func = call.func
+    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    return name in ("version", "get_distribution", "require") and len(call.args) == 1 \
+        and string_value(call.args[0].value) == "openai"
