@@ -678,8 +678,11 @@ def _iterate(
 def _named_file_excluded(root: _Root, excluder: _Excluder) -> bool:
     """Whether a file named on the command line would have been left out by a walk of its path as spelled:
     a directory on the way is excluded by name (``build``, ``.venv``...) or by pattern, or the file is."""
-    display = root.display
-    parts = [part for part in Path(os.path.normpath(display)).as_posix().split("/") if part not in ("", ".", "..")]
+    # Only the folders below the current directory count, as only those below the root count in a walk: a
+    # project that lives under /home/me/build/ is not "in a build folder".
+    absolute = os.path.abspath(root.display)
+    below = _relative_to(absolute, os.path.abspath(os.getcwd()))
+    parts = [part for part in (below if below is not None else root.display.name).split("/") if part]
     if not parts:
         return False
     anchored_dir = excluder.anchor_prefix(root.real_parent)

@@ -201,3 +201,14 @@ def test_configured_patterns_are_relative_to_the_configuration_file(project: Pat
     assert "tests/test_app.py" not in would_change(project, ".")
     # the command line's patterns stay relative to what was typed
     assert would_change(services, "--extend-exclude", "api.py", ".") == {"tests/test_api.py"}
+
+
+def test_force_exclude_looks_only_below_the_current_directory(tmp_path: Path) -> None:
+    # a project that happens to live under a folder named build/ or venv/ is not excluded by it
+    root = init_repo(tmp_path / "build" / "venv" / "project")
+    (root / "app.py").write_bytes(OLD)
+    (root / "dist").mkdir()
+    (root / "dist" / "gen.py").write_bytes(OLD)
+    assert would_change(root, "--force-exclude", str(root / "app.py"), "dist/gen.py") == {
+        (root / "app.py").as_posix()}
+    assert would_change(tmp_path, "--force-exclude", "build/venv/project/app.py") == set()  # build/ is below here
