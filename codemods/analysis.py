@@ -546,6 +546,7 @@ class ModuleAnalysis:
                                      or ref.qualname.startswith(_VERSION_PREFIXES)]
         probes += [ref.node for ref in refs if ref.qualname == "openai" and _is_hasattr_probe(self, ref.node)]
         probes += [call for call in self.calls if _is_distribution_probe(call)]
+        probes += self._flag_reads(probes)
         tests: List[cst.CSTNode] = []
         for probe in probes:
             child: cst.CSTNode = probe
@@ -565,9 +566,46 @@ class ModuleAnalysis:
                 and not self._within(ref.node, test.test) for ref in refs)
             if inside:
                 guards.add(test)  # one branch per SDK
+                guards.update(self._rest_of_block(test))
             else:
                 self.version_checks.append(test)
         return guards
+
+    def _rest_of_block(self, guard: cst.CSTNode) -> List[cst.CSTNode]:
+        """``if v1: return new()`` then ``return old()``: when the guarded branch always leaves and there is no
+        ``else``, the statements after the ``if`` are the other SDK's branch."""
+        if not isinstance(guard, cst.If) or guard.orelse is not None or not isinstance(guard.body, cst.IndentedBlock):
+            return []
+        last = guard.body.body[-1] if guard.body.body else None
+        exits = isinstance(last, cst.SimpleStatementLine) and last.body and isinstance(
+            last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+        block = self.parents.get(guard)
+        if not exits or not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            return []
+        statements = list(block.body)
+        return statements[statements.index(guard) + 1:] if guard in statements else []
+
+    def _flag_reads(self, probes: List[cst.CSTNode]) -> List[cst.CSTNode]:
+        """Reads of a module-level flag holding a probe's answer (``V1 = hasattr(openai, "OpenAI")``, then
+        ``if V1:``): the flag must be bound once, by that assignment."""
+        reads: List[cst.CSTNode] = []
+        for probe in probes:
+            child: cst.CSTNode = probe
+            for parent in self.ancestors(probe):
+                if isinstance(parent, cst.Assign) and parent.value is child:
+                    if len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name) \
+                            and self.parents.get(self.parents.get(parent)) is self.module:
+                        flag = parent.targets[0].target
+                        for name in self.names_by_value.get(flag.value, ()):
+                            found = self.bindings_of(name) if name is not flag else None
+                            if found is not None and found[0] is self.module_scope and len(found[1]) == 1 \
+                                    and found[1][0].node is parent:
+                                reads.append(name)
+                    break
+                if isinstance(parent, (cst.BaseSuite, cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+                    break
+                child = parent
+        return reads
 
     def _within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         return node is container or any(a is container for a in self.ancestors(node))
