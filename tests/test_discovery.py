@@ -11,7 +11,7 @@ from typing import Iterable, List, Optional
 
 import pytest
 
-from tests.gitutil import git, init_repo
+from tests.gitutil import git, init_repo, isolated_git  # noqa: F401  (isolated_git: an autouse fixture)
 
 from migrator import discovery
 from migrator.discovery import (
@@ -33,17 +33,6 @@ needs_symlinks = pytest.mark.skipif(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch, tmp_path_factory):
-    """Never depend on the user's global/system git configuration."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def make(base: Path, files: Iterable[str], content: str = "") -> None:

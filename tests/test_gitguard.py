@@ -11,7 +11,7 @@ from typing import Dict, List
 
 import pytest
 
-from tests.gitutil import git, init_repo
+from tests.gitutil import git, init_repo, isolated_git  # noqa: F401  (isolated_git: an autouse fixture)
 
 from migrator import gitguard
 from migrator.gitguard import (
@@ -30,17 +30,6 @@ from migrator.gitguard import (
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch, tmp_path_factory):
-    """Never depend on (or touch) the user's global/system git configuration."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture(autouse=True, params=["pathspecs", "whole-tree"])
