@@ -14,6 +14,7 @@ import pytest
 
 from codemods import Options
 from migrator.engine import migrate_source
+from tests.expected import assert_matches_expected
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURES = ROOT / "rules"
@@ -42,13 +43,7 @@ def test_fixture(case: Path, request: pytest.FixtureRequest) -> None:
     source = case.read_bytes()
     expected_file = _expected_path(case)
     output = _migrated(source, _options(case))
-    if not expected_file.exists():
-        if request.config.getoption("--update-fixtures") and output != source:
-            expected_file.write_bytes(output)
-        assert output == source, f"{case.name} has no expected file, so it must not change"
-        return
-    assert output.decode() == expected_file.read_bytes().decode()
-    assert output == expected_file.read_bytes()  # bytes too: line endings, encoding
+    assert_matches_expected(case, source, output, expected_file, request)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])

@@ -29,6 +29,7 @@ from migrator.notebooks import (
     migrate_notebook,
     notebook_mentions_openai,
 )
+from tests.expected import assert_matches_expected
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks"
 CASES = sorted(p for p in ROOT.glob("*.ipynb") if not p.name.endswith(".expected.ipynb"))
@@ -81,13 +82,7 @@ def test_fixture(case: Path, request: pytest.FixtureRequest) -> None:
     source = case.read_bytes()
     expected_file = _expected_path(case)
     output, _ = _migrated(source)
-    if not expected_file.exists():
-        if request.config.getoption("--update-fixtures") and output != source:
-            expected_file.write_bytes(output)
-        assert output == source, f"{case.name} has no expected file, so it must not change"
-        return
-    assert output.decode() == expected_file.read_bytes().decode()
-    assert output == expected_file.read_bytes()
+    assert_matches_expected(case, source, output, expected_file, request)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
